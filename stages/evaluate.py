@@ -1,0 +1,65 @@
+"""Stage `evaluate@<fx>`: metrics on the whole test part, inference cost, and the plots."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from drywet import audio, metrics, plots
+from drywet.errors import InputError
+from drywet.models import get_structure, lstm_param_count, macs_per_sample
+from stages.common import load_params, run, staged_dir, write_json
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--effect", required=True)
+    ap.add_argument("--predictions", required=True)
+    ap.add_argument("--model", required=True, help="model folder")
+    ap.add_argument("--metrics", required=True)
+    ap.add_argument("--plots", required=True)
+    args = ap.parse_args()
+    p = load_params()["evaluate"]
+    cutoff = float(p["hf_cutoff_hz"])
+    pdir, mdir = Path(args.predictions), Path(args.model)
+    pred, sr = audio.read_wav(pdir / "pred.wav")
+    target, _ = audio.read_wav(pdir / "target.wav")
+    dry, _ = audio.read_wav(pdir / "dry.wav")
+    info = json.loads((pdir / "predict.json").read_text())
+    meta = json.loads((mdir / "model.json").read_text())
+    structure = get_structure(meta["structure"])
+
+    result = {k: float(v) for k, v in metrics.compute_all(target, pred, sr, cutoff).items()}
+    if not all(np.isfinite(v) for v in result.values()):
+        raise InputError(f"{pdir / 'pred.wav'}: metrics are not finite (the model diverged?)")
+    result.update({
+        "params": lstm_param_count(structure.layers, structure.units),
+        "macs_per_sample": macs_per_sample(structure, meta["kind"]),
+        "model_kib": round((mdir / "model.keras").stat().st_size / 1024, 1),
+        "rtf": round(info["test_seconds"] / info["predict_seconds"], 3),
+        "train_seconds": meta["train_seconds"],
+        "test_seconds": info["test_seconds"],
+    })
+    write_json(args.metrics, {k: (round(v, 6) if isinstance(v, float) else v) for k, v in result.items()})
+
+    title = f"{args.effect} · {meta['structure']} ({meta['kind']}) · {meta['train_examples']} examples · " \
+            f"{meta['epochs']} epochs"
+    start, n_ex = int(info["excerpt_start"]), int(info["excerpt_length"])
+    with staged_dir(args.plots) as tmp:
+        plots.plot_spectrograms(target[start:start + n_ex], pred[start:start + n_ex], sr,
+                                tmp / "spectrograms.png", title)
+        plots.plot_error_spectrum(target, pred, sr, tmp / "error_spectrum.png", title, cutoff)
+        plots.plot_waveforms(dry, target, pred, sr, tmp / "waveforms.png", title,
+                             long_s=float(p["excerpt_s"]))
+        ckpts = {int(f.stem.split("_")[-1]): audio.read_wav(f)[0]
+                 for f in sorted(pdir.glob("ckpt_epoch_*.wav"))}
+        plots.plot_checkpoint_grid(target[start:start + n_ex], ckpts, sr, tmp / "checkpoints.png", title)
+    print(f"{args.effect}: ESR {result['esr']:.4f}  MAE {result['mae']:.5f}  R2 {result['r2']:.4f}  "
+          f"HF error {result['hf_error_db']:.1f} dB", flush=True)
+
+
+if __name__ == "__main__":
+    run(main)
