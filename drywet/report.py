@@ -1,0 +1,446 @@
+"""The listening report: one self-contained HTML page with players, figures and metrics per effect.
+
+Everything the page needs is inside it (audio as 16-bit WAV and figures as PNG, both in base64
+data URIs; inline CSS and a few lines of inline JavaScript), so it opens from disk, offline, with
+no server. Audio costs about 1.33 × 2 bytes per sample in the page (≈ 1.3 MB per 10 s at
+48 kHz), so callers pass excerpts (see `excerpt`) rather than whole recordings.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import numbers
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+
+from drywet.audio import rms_dbfs
+from drywet.errors import ConfigError
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MISSING = "–"  # shown for an absent or NaN value
+SELFCHECK_TIMEOUT_MS = 3000  # after this, the self-check stops waiting for audio metadata
+
+
+@dataclass
+class AudioClip:
+    """A labelled mono (1-D) or multi-channel (frames × channels) signal in full-scale units."""
+
+    label: str
+    samples: np.ndarray
+    sample_rate: int
+
+
+@dataclass
+class Figure:
+    """A PNG image (the file's bytes) with the caption shown under it and used as its alt text."""
+
+    caption: str
+    png: bytes
+
+
+@dataclass
+class EffectSection:
+    """Everything the report shows for one effect; `name` is the params.yaml key, `title` the heading."""
+
+    name: str
+    title: str
+    metrics: dict[str, float | int | str]
+    clips: list[AudioClip] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    notes: str = ""
+
+
+# ----------------------------------------------------------------------------------------------
+# Excerpts
+
+
+def excerpt(x: np.ndarray, sr: int, seconds: float, start_s: float | None = None) -> slice:
+    """The sample range of a `seconds`-long excerpt of `x`: its loudest window, or from `start_s`.
+
+    Returns a slice, so the same window can be cut from the dry, target and predicted signals
+    (pass the target as `x`). The loudest window is searched on a 10 ms grid and the earliest of
+    equally loud windows wins, so the choice is deterministic. A signal shorter than `seconds`
+    is returned whole; a `start_s` too close to the end is moved back so the excerpt stays full.
+    """
+    if not seconds > 0:
+        raise ConfigError(f"excerpt length must be positive, got {seconds} s")
+    if sr <= 0:
+        raise ConfigError(f"sample rate must be positive, got {sr} Hz")
+    x = np.asarray(x)
+    n = x.shape[0]
+    win = int(round(seconds * sr))
+    if win >= n:
+        return slice(0, n)
+    last = n - win
+    if start_s is not None:
+        if start_s < 0:
+            raise ConfigError(f"excerpt start must be >= 0 s, got {start_s} s")
+        start = min(int(round(start_s * sr)), last)
+        return slice(start, start + win)
+    power = np.square(x, dtype=np.float64)
+    if power.ndim > 1:
+        power = power.sum(axis=tuple(range(1, power.ndim)))
+    energy = np.concatenate(([0.0], np.cumsum(power)))
+    hop = max(1, sr // 100)
+    starts = np.arange(0, last + 1, hop)
+    window_energy = energy[starts + win] - energy[starts]
+    # Cumulative sums carry rounding error of order eps × total energy; treat windows within that
+    # of the maximum as ties so the pick does not depend on where the rounding happened to fall.
+    tol = 1e-9 * max(float(energy[-1]), np.finfo(np.float64).tiny)
+    start = int(starts[np.flatnonzero(window_energy >= window_energy.max() - tol)[0]])
+    return slice(start, start + win)
+
+
+# ----------------------------------------------------------------------------------------------
+# Encoding
+
+
+def wav_data_uri(samples: np.ndarray, sample_rate: int) -> str:
+    """16-bit PCM WAV of `samples` (NaN → 0, clipped to [-1, 1]) as a `data:audio/wav;base64,` URI."""
+    x = np.asarray(samples, dtype=np.float64)
+    if x.ndim not in (1, 2) or x.shape[0] == 0:
+        raise ValueError(f"audio clip: expected a non-empty 1-D or 2-D signal, got shape {x.shape}")
+    if sample_rate <= 0:
+        raise ValueError(f"audio clip: sample rate must be positive, got {sample_rate} Hz")
+    x = np.clip(np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
+    buf = io.BytesIO()
+    sf.write(buf, x, int(sample_rate), format="WAV", subtype="PCM_16")
+    return "data:audio/wav;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def png_data_uri(png: bytes) -> str:
+    """A PNG file's bytes as a `data:image/png;base64,` URI; anything else is rejected."""
+    if not bytes(png[:8]) == PNG_SIGNATURE:
+        raise ValueError("figure: not a PNG file (missing PNG signature)")
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+# ----------------------------------------------------------------------------------------------
+# Formatting
+
+
+def format_value(value: object) -> str:
+    """A table cell's text: integers as is, floats to 4 significant digits, NaN as a dash."""
+    if value is None:
+        return MISSING
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        v = float(value)
+        if math.isnan(v):
+            return MISSING
+        if math.isinf(v):
+            return "∞" if v > 0 else "−∞"
+        if v == 0:
+            return "0"
+        if 1e-3 <= abs(v) < 1e5:
+            return f"{v:.4g}"
+        return f"{v:.3e}"
+    try:
+        if pd.isna(value):
+            return MISSING
+    except (TypeError, ValueError):  # list-like values have no single truth value
+        pass
+    return str(value)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _cell(tag: str, value: object) -> str:
+    cls = ' class="num"' if _is_number(value) else ""
+    return f"<{tag}{cls}>{html.escape(format_value(value))}</{tag}>"
+
+
+def _paragraphs(text: str) -> str:
+    """Plain text → escaped <p> blocks, one per blank-line-separated paragraph."""
+    blocks = [b.strip() for b in re.split(r"\n\s*\n", text.strip()) if b.strip()]
+    return "".join(f"<p>{html.escape(b)}</p>" for b in blocks)
+
+
+def _slugs(names: Iterable[str]) -> list[str]:
+    """Unique, URL-safe element ids for the effect sections."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        base = "effect-" + (re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "x")
+        slug, i = base, 2
+        while slug in seen:
+            slug, i = f"{base}-{i}", i + 1
+        seen.add(slug)
+        out.append(slug)
+    return out
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[object]], first_is_html: bool = False) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = []
+    for row in rows:
+        cells = list(row)
+        if first_is_html:
+            first = f'<th scope="row">{cells[0]}</th>'
+        else:
+            first = _cell("th", cells[0]).replace("<th", '<th scope="row"', 1)
+        body.append("<tr>" + first + "".join(_cell("td", v) for v in cells[1:]) + "</tr>")
+    return (
+        f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def _column_label(col: object) -> str:
+    if isinstance(col, (tuple, list)):
+        return " / ".join(str(c) for c in col if str(c))
+    return str(col)
+
+
+def dataframe_table(df: pd.DataFrame) -> str:
+    """A DataFrame as an escaped HTML table; the index is shown unless it is a plain 0..n-1 range."""
+    show_index = not (isinstance(df.index, pd.RangeIndex) and df.index.name is None)
+    columns = [_column_label(c) for c in df.columns]
+    if show_index:
+        index_name = _column_label(df.index.names if df.index.nlevels > 1 else df.index.name or "")
+        headers = [index_name, *columns]
+        rows = (
+            [_column_label(idx), *vals]
+            for idx, vals in zip(df.index, df.itertuples(index=False, name=None), strict=True)
+        )
+    else:
+        headers = columns
+        rows = (list(vals) for vals in df.itertuples(index=False, name=None))
+    if not headers:
+        return '<p class="empty">(empty table)</p>'
+    return _table(headers, rows)
+
+
+def _metric_keys(sections: Sequence[EffectSection]) -> list[str]:
+    keys: dict[str, None] = {}
+    for s in sections:
+        keys.update(dict.fromkeys(s.metrics))
+    return list(keys)
+
+
+def _overview(sections: Sequence[EffectSection], slugs: Sequence[str]) -> str:
+    keys = _metric_keys(sections)
+    rows = (
+        [f'<a href="#{slug}">{html.escape(s.title)}</a>', *(s.metrics.get(k) for k in keys)]
+        for s, slug in zip(sections, slugs, strict=True)
+    )
+    return _table(["effect", *keys], rows, first_is_html=True)
+
+
+def _metrics_list(metrics: Mapping[str, object]) -> str:
+    if not metrics:
+        return '<p class="empty">(no metrics)</p>'
+    return _table(["metric", "value"], ([k, v] for k, v in metrics.items()))
+
+
+def _clip_html(clip: AudioClip) -> str:
+    x = np.asarray(clip.samples)
+    n = x.shape[0] if x.ndim else 0
+    seconds = n / clip.sample_rate if clip.sample_rate > 0 else 0.0
+    uri = wav_data_uri(x, clip.sample_rate)
+    finite = np.nan_to_num(np.asarray(x, dtype=np.float64))
+    peak = float(np.max(np.abs(finite))) if finite.size else 0.0
+    meta = f"{seconds:.2f} s · {clip.sample_rate} Hz · RMS {rms_dbfs(finite):.1f} dBFS"
+    if peak > 1.0:
+        meta += " · clipped to ±1 for playback"
+    label = html.escape(clip.label)
+    return (
+        '<div class="clip">'
+        f'<div class="clip-label">{label}</div>'
+        f'<audio controls preload="auto" title="{label}" src="{uri}"></audio>'
+        f'<div class="clip-meta">{html.escape(meta)}</div>'
+        "</div>"
+    )
+
+
+def _figure_html(fig: Figure) -> str:
+    caption = html.escape(fig.caption)
+    return (
+        f'<figure><img src="{png_data_uri(fig.png)}" alt="{caption}" loading="eager">'
+        f"<figcaption>{caption}</figcaption></figure>"
+    )
+
+
+def _section_html(section: EffectSection, slug: str) -> str:
+    parts = [f'<section class="effect" id="{slug}">']
+    parts.append(
+        f'<h2>{html.escape(section.title)} <span class="name">{html.escape(section.name)}</span></h2>'
+    )
+    if section.notes.strip():
+        parts.append(f'<div class="notes">{_paragraphs(section.notes)}</div>')
+    if section.clips:
+        parts.append("<h3>Listen</h3>")
+        parts.append('<div class="clips">' + "".join(_clip_html(c) for c in section.clips) + "</div>")
+    if section.figures:
+        parts.append("<h3>Figures</h3>")
+        parts.append('<div class="figures">' + "".join(_figure_html(f) for f in section.figures) + "</div>")
+    parts.append("<h3>Metrics</h3>")
+    parts.append(_metrics_list(section.metrics))
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------
+# The page
+
+_CSS = """
+:root { color-scheme: light; --fg: #1d2125; --muted: #5c6670; --line: #d9dee3; --head: #eef1f4;
+        --stripe: #f8f9fa; --accent: #2457a6; --card: #ffffff; --bg: #fbfbfc; }
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--fg);
+       font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+main { max-width: 1180px; margin: 0 auto; padding: 1.5rem 1.25rem 3rem; }
+header h1 { margin: 0 0 .35rem; font-size: 1.7rem; }
+header p { margin: .3rem 0; color: var(--muted); max-width: 75ch; }
+nav ul { list-style: none; padding: 0; margin: .6rem 0 0; display: flex; flex-wrap: wrap; gap: .4rem .9rem; }
+a { color: var(--accent); text-decoration: none; }
+a:hover { text-decoration: underline; }
+h2 { font-size: 1.35rem; margin: 0 0 .6rem; }
+h2 .name { font: 500 .8rem/1 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
+           color: var(--muted); background: var(--head); border-radius: 4px; padding: .2rem .4rem;
+           vertical-align: middle; }
+h3 { font-size: 1.02rem; margin: 1.2rem 0 .5rem; color: var(--muted); text-transform: uppercase;
+     letter-spacing: .04em; }
+section { background: var(--card); border: 1px solid var(--line); border-radius: 8px;
+          padding: 1.1rem 1.25rem 1.3rem; margin: 1.4rem 0; }
+.notes p { margin: .3rem 0; max-width: 80ch; }
+.table-wrap { overflow-x: auto; }
+table { border-collapse: collapse; font-size: .92rem; margin: .2rem 0; }
+th, td { border: 1px solid var(--line); padding: .3rem .6rem; text-align: left; vertical-align: top; }
+thead th { background: var(--head); font-weight: 600; white-space: nowrap; }
+tbody tr:nth-child(even) { background: var(--stripe); }
+tbody th { font-weight: 600; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.clips { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: .7rem; }
+.clip { border: 1px solid var(--line); border-radius: 6px; padding: .55rem .7rem; background: var(--stripe); }
+.clip-label { font-weight: 600; margin-bottom: .3rem; overflow-wrap: anywhere; }
+.clip audio { width: 100%; display: block; }
+.clip-meta { font-size: .8rem; color: var(--muted); margin-top: .25rem; }
+.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 1rem; }
+figure { margin: 0; }
+figure img { max-width: 100%; height: auto; display: block; border: 1px solid var(--line); border-radius: 4px;
+             background: #fff; }
+figcaption { font-size: .85rem; color: var(--muted); margin-top: .3rem; }
+.empty { color: var(--muted); font-style: italic; }
+.extra { margin: 1.4rem 0; }
+"""
+
+# Counts audio elements whose metadata loaded and images that decoded, and writes the counts
+# onto #selfcheck so a headless browser's DOM dump shows whether every embedded file plays.
+_SELFCHECK_JS = """
+(function () {
+  "use strict";
+  var box = document.getElementById("selfcheck");
+  var loaded = false, finished = false;
+  function update(state) {
+    if (finished) { return; }
+    var audios = document.querySelectorAll("audio"), ready = 0, failed = 0;
+    audios.forEach(function (a) {
+      if (a.readyState >= 1 && a.duration > 0) { ready++; } else if (a.error) { failed++; }
+    });
+    var images = document.querySelectorAll("img"), ok = 0;
+    images.forEach(function (i) { if (i.complete && i.naturalWidth > 0) { ok++; } });
+    box.setAttribute("data-audio-total", audios.length);
+    box.setAttribute("data-audio-ready", ready);
+    box.setAttribute("data-audio-failed", failed);
+    box.setAttribute("data-images-total", images.length);
+    box.setAttribute("data-images-ok", ok);
+    // Final only after window load, when every image has either decoded or failed.
+    if (loaded && ready + failed === audios.length) { state = "done"; }
+    box.setAttribute("data-state", state);
+    finished = state !== "pending";
+  }
+  // Media events do not bubble; listening in the capture phase sees them all.
+  document.addEventListener("loadedmetadata", function () { update("pending"); }, true);
+  document.addEventListener("error", function () { update("pending"); }, true);
+  window.addEventListener("load", function () {
+    loaded = true;
+    update("pending");
+    setTimeout(function () { update("timeout"); }, TIMEOUT_MS);
+  });
+})();
+""".replace("TIMEOUT_MS", str(SELFCHECK_TIMEOUT_MS))
+
+
+def render_report(
+    title: str,
+    sections: list[EffectSection],
+    tables: Sequence[tuple[str, pd.DataFrame]] = (),
+    intro: str = "",
+) -> str:
+    """The whole report as one HTML string: overview table, then each effect, then extra tables.
+
+    Text (titles, labels, captions, notes, table cells) is plain text and is escaped; `intro` and
+    `notes` may contain blank-line-separated paragraphs. The output depends only on the inputs.
+    """
+    slugs = _slugs(s.name for s in sections)
+    n_audio = sum(len(s.clips) for s in sections)
+    n_images = sum(len(s.figures) for s in sections)
+    t = html.escape(title)
+
+    body = ["<header>", f"<h1>{t}</h1>"]
+    if intro.strip():
+        body.append(_paragraphs(intro))
+    links = [
+        f'<li><a href="#{slug}">{html.escape(s.title)}</a></li>'
+        for s, slug in zip(sections, slugs, strict=True)
+    ]
+    links += [f'<li><a href="#table-{i}">{html.escape(name)}</a></li>' for i, (name, _) in enumerate(tables)]
+    if links:
+        body.append(f"<nav><ul>{''.join(links)}</ul></nav>")
+    body.append("</header>")
+
+    if sections:
+        body.append('<section class="overview"><h2>Overview</h2>')
+        body.append(_overview(sections, slugs))
+        body.append("</section>")
+    body.extend(_section_html(s, slug) for s, slug in zip(sections, slugs, strict=True))
+    for i, (name, df) in enumerate(tables):
+        body.append(f'<section class="extra" id="table-{i}"><h2>{html.escape(name)}</h2>')
+        body.append(dataframe_table(df))
+        body.append("</section>")
+
+    selfcheck = (
+        f'<div id="selfcheck" hidden data-state="not-run" data-audio-total="{n_audio}" '
+        f'data-audio-ready="0" data-audio-failed="0" data-images-total="{n_images}" data-images-ok="0"></div>'
+    )
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="color-scheme" content="light">\n'
+        f"<title>{t}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
+        + "\n".join(body)
+        + f"\n</main>\n{selfcheck}\n<script>{_SELFCHECK_JS}</script>\n</body>\n</html>\n"
+    )
+
+
+def write_report(path: str | os.PathLike, html: str) -> None:
+    """Write the page atomically (temp file + rename), creating its folder, as UTF-8."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".html.tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(html)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a report is meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

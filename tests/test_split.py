@@ -1,0 +1,123 @@
+"""Contiguous split bounds and causal frame indexing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from drywet.errors import ConfigError, InputError
+from drywet.split import (
+    SplitBounds,
+    batch_frames,
+    frame_starts,
+    frame_views,
+    pad_for_causal,
+    sample_frame_starts,
+    split_bounds,
+    targets_for_starts,
+)
+
+
+def test_split_bounds_exact_indices():
+    b = split_bounds(1000, test_fraction=0.2, val_fraction=0.1, min_part=10)
+    assert b == SplitBounds(train=(0, 720), val=(720, 800), test=(800, 1000))
+    x = np.arange(1000)
+    assert x[b.slice("test")].tolist() == list(range(800, 1000))
+    with pytest.raises(ConfigError):
+        b.slice("holdout")
+
+
+@pytest.mark.parametrize(
+    ("n", "test_fraction", "val_fraction"),
+    [(12345, 0.2, 0.1), (21_168_000, 0.2, 0.1), (999, 0.25, 0.15), (101, 0.5, 0.5), (1000, 0.3, 0.0)],
+)
+def test_split_parts_are_contiguous_disjoint_and_cover(n, test_fraction, val_fraction):
+    b = split_bounds(n, test_fraction, val_fraction, min_part=1 if val_fraction == 0 else 8)
+    assert b.train[0] == 0
+    assert b.train[1] == b.val[0]
+    assert b.val[1] == b.test[0]
+    assert b.test[1] == n
+    n_test = b.test[1] - b.test[0]
+    n_val = b.val[1] - b.val[0]
+    assert n_test == round(n * test_fraction)
+    assert n_val == round((n - n_test) * val_fraction)
+    covered = np.zeros(n, dtype=int)
+    for part in ("train", "val", "test"):
+        covered[b.slice(part)] += 1
+    assert np.all(covered == 1)
+
+
+def test_split_without_validation_part():
+    b = split_bounds(1000, 0.2, 0.0, min_part=32)
+    assert b.val == (800, 800)
+    assert b.train == (0, 800)
+
+
+def test_split_too_short_raises():
+    with pytest.raises(InputError, match="too short for the split with frame size 64"):
+        split_bounds(500, 0.2, 0.1, min_part=64)  # val would be 40 samples
+    with pytest.raises(InputError, match="test part"):
+        split_bounds(200, 0.1, 0.0, min_part=32)
+
+
+@pytest.mark.parametrize(
+    ("test_fraction", "val_fraction"), [(0.0, 0.1), (1.0, 0.1), (-0.2, 0.1), (0.2, 1.0), (0.2, -0.1)]
+)
+def test_split_bad_fractions_raise(test_fraction, val_fraction):
+    with pytest.raises(ConfigError):
+        split_bounds(1000, test_fraction, val_fraction, min_part=1)
+
+
+def test_frame_views_match_explicit_frames_without_copy():
+    x = np.arange(10, dtype=np.float32) * 0.5
+    frame = 4
+    views = frame_views(x, frame)
+    explicit = np.stack([x[s : s + frame] for s in range(x.size - frame + 1)])
+    np.testing.assert_array_equal(views, explicit)
+    assert views.shape == (frame_starts(x.size, frame), frame) == (7, 4)
+    assert np.shares_memory(views, x)
+    assert frame_starts(3, 4) == 0
+
+
+def test_targets_are_aligned_with_the_last_frame_sample():
+    dry = np.arange(20, dtype=np.float32)
+    wet = 100 + np.arange(20, dtype=np.float32)
+    starts = np.array([0, 3, 15])
+    frames = batch_frames(dry, starts, 5)
+    targets = targets_for_starts(wet, starts, 5)
+    assert frames.shape == (3, 5, 1) and frames.dtype == np.float32
+    np.testing.assert_array_equal(frames[:, -1, 0] + 100, targets)
+    np.testing.assert_array_equal(frames[1, :, 0], dry[3:8])
+    assert targets.tolist() == [104, 107, 119]
+
+
+def test_sample_frame_starts_deterministic_and_within_part():
+    b = split_bounds(10_000, 0.2, 0.1, min_part=32)
+    train = np.arange(10_000)[b.slice("train")]
+    frame = 32
+    a = sample_frame_starts(train.size, frame, count=500, seed=7)
+    assert np.array_equal(a, sample_frame_starts(train.size, frame, count=500, seed=7))
+    assert not np.array_equal(a, sample_frame_starts(train.size, frame, count=500, seed=8))
+    assert a.dtype == np.int64 and a.size == 500
+    assert np.all(np.diff(a) > 0)  # sorted, distinct
+    assert a.min() >= 0 and a.max() + frame <= train.size
+    frames = batch_frames(train, a, frame)
+    assert frames.max() < b.train[1]  # no frame reaches into val or test
+
+
+def test_sample_frame_starts_all_when_count_exceeds():
+    starts = sample_frame_starts(100, 10, count=1000, seed=0)
+    np.testing.assert_array_equal(starts, np.arange(91))
+    with pytest.raises(InputError):
+        sample_frame_starts(5, 10, count=3, seed=0)
+
+
+def test_pad_for_causal_gives_one_frame_per_sample():
+    x = np.arange(1, 8, dtype=np.float32)
+    frame = 4
+    padded = pad_for_causal(x, frame)
+    views = frame_views(padded, frame)
+    assert padded.size == x.size + frame - 1
+    assert views.shape[0] == x.size
+    np.testing.assert_array_equal(views[:, -1], x)
+    np.testing.assert_array_equal(views[0], [0, 0, 0, 1])
