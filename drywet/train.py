@@ -61,7 +61,7 @@ def framed_dataset(dry: np.ndarray, wet: np.ndarray, starts: np.ndarray, frame: 
         y = tf.gather(wet_t, s + frame - 1)[:, None]
         return x, y
 
-    return ds.batch(batch_size).map(gather, deterministic=True).prefetch(2)
+    return ds.batch(batch_size).map(gather).prefetch(2)
 
 
 def sequence_dataset(dry: np.ndarray, wet: np.ndarray, starts: np.ndarray, segment: int,
@@ -80,7 +80,7 @@ def sequence_dataset(dry: np.ndarray, wet: np.ndarray, starts: np.ndarray, segme
         idx = s[:, None] + offsets[None, :]
         return tf.gather(dry_t, idx)[..., None], tf.gather(wet_t, idx)[..., None]
 
-    return ds.batch(batch_size).map(gather, deterministic=True).prefetch(2)
+    return ds.batch(batch_size).map(gather).prefetch(2)
 
 
 def segment_starts(n_samples: int, count: int, segment: int, warmup: int, seed: int) -> np.ndarray:

@@ -21,6 +21,8 @@ def main() -> None:
     ap.add_argument("--model", required=True, help="model folder")
     ap.add_argument("--metrics", required=True)
     ap.add_argument("--plots", required=True)
+    ap.add_argument("--epochs-metrics", required=True,
+                    help="JSON: metrics of each checkpoint and the final model over the excerpt")
     args = ap.parse_args()
     p = load_params()["evaluate"]
     cutoff = float(p["hf_cutoff_hz"])
@@ -43,20 +45,27 @@ def main() -> None:
         "train_seconds": meta["train_seconds"],
         "test_seconds": info["test_seconds"],
     })
-    write_json(args.metrics, {k: (round(v, 6) if isinstance(v, float) else v) for k, v in result.items()})
+
+    # The study's "quality vs epochs" view: every checkpoint (and the final model) on one excerpt.
+    start, n_ex = int(info["excerpt_start"]), int(info["excerpt_length"])
+    excerpt = target[start:start + n_ex]
+    ckpts = {int(f.stem.split("_")[-1]): audio.read_wav(f)[0] for f in sorted(pdir.glob("ckpt_epoch_*.wav"))}
+    by_epoch = {}
+    for epoch, y in sorted({**ckpts, int(meta["epochs"]): pred[start:start + n_ex]}.items()):
+        m = metrics.compute_all(excerpt, y, sr, cutoff)
+        by_epoch[f"e{epoch:03d}"] = {k: round(float(m[k]), 6) for k in ("esr", "hf_error_db", "stft_distance")}
 
     title = f"{args.effect} · {meta['structure']} ({meta['kind']}) · {meta['train_examples']} examples · " \
             f"{meta['epochs']} epochs"
-    start, n_ex = int(info["excerpt_start"]), int(info["excerpt_length"])
     with staged_dir(args.plots) as tmp:
         plots.plot_spectrograms(target[start:start + n_ex], pred[start:start + n_ex], sr,
                                 tmp / "spectrograms.png", title)
         plots.plot_error_spectrum(target, pred, sr, tmp / "error_spectrum.png", title, cutoff)
         plots.plot_waveforms(dry, target, pred, sr, tmp / "waveforms.png", title,
                              long_s=float(p["excerpt_s"]))
-        ckpts = {int(f.stem.split("_")[-1]): audio.read_wav(f)[0]
-                 for f in sorted(pdir.glob("ckpt_epoch_*.wav"))}
         plots.plot_checkpoint_grid(target[start:start + n_ex], ckpts, sr, tmp / "checkpoints.png", title)
+    write_json(args.epochs_metrics, by_epoch)
+    write_json(args.metrics, {k: (round(v, 6) if isinstance(v, float) else v) for k, v in result.items()})
     print(f"{args.effect}: ESR {result['esr']:.4f}  MAE {result['mae']:.5f}  R2 {result['r2']:.4f}  "
           f"HF error {result['hf_error_db']:.1f} dB", flush=True)
 
