@@ -89,11 +89,15 @@ def queue_commands(preset_name: str) -> list[list[str]]:
 
 
 def _metric(row: dict, path: str, key: str):
-    """A metric from a flat `dvc.api.exp_show` row (columns may or may not carry the file prefix)."""
+    """A value from a flat `dvc.api.exp_show` row; DVC adds the file prefix only to ambiguous names."""
     for name in (f"{path}:{key}", key):
         if name in row and row[name] not in (None, "-", ""):
             return row[name]
     return None
+
+
+def _param(row: dict, key: str):
+    return _metric(row, "params.yaml", key)
 
 
 METRIC_KEYS = ("mae", "r2", "esr", "esr_preemph", "stft_distance", "hf_error_ratio", "hf_error_db",
@@ -105,11 +109,11 @@ def table_from_rows(rows: list[dict]) -> pd.DataFrame:
     out = []
     for row in rows:
         name = row.get("Experiment") or row.get("rev") or "workspace"
-        structure = row.get("model.structure")
+        structure = _param(row, "model.structure")
         if structure is None or structure not in STRUCTURES:
             continue
         s = STRUCTURES[structure]
-        kind = row.get("model.kind") or "framed"
+        kind = _param(row, "model.kind") or "framed"
         for fx in EFFECTS:
             values = {k: _metric(row, f"metrics/{fx}.json", k) for k in METRIC_KEYS}
             if values["esr"] is None:
@@ -117,7 +121,7 @@ def table_from_rows(rows: list[dict]) -> pd.DataFrame:
             rec = {
                 "experiment": name, "rev": row.get("rev"), "effect": fx, "structure": structure,
                 "kind": kind, "layers": s.layers, "units": s.units, "frame": s.frame,
-                "frames": int(row.get("frame.count") or 0), "epochs": int(row.get("train.epochs") or 0),
+                "frames": int(_param(row, "frame.count") or 0), "epochs": int(_param(row, "train.epochs") or 0),
                 "params": lstm_param_count(s.layers, s.units), "macs_per_sample": macs_per_sample(s, kind),
                 **{k: (float(v) if v is not None else np.nan) for k, v in values.items()},
             }
@@ -128,7 +132,9 @@ def table_from_rows(rows: list[dict]) -> pd.DataFrame:
             out.append(rec)
     df = pd.DataFrame(out)
     if not df.empty:
-        df = df.drop_duplicates(subset=["rev", "effect"]).sort_values(["effect", "esr"])
+        # The workspace row repeats its baseline's results when nothing changed since the commit.
+        same = ["effect", "structure", "kind", "frames", "epochs", "esr", "mae"]
+        df = df.drop_duplicates(subset=same).sort_values(["effect", "esr"])
         df = df.reset_index(drop=True)
     return df
 

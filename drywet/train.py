@@ -203,6 +203,6 @@ def fit(structure: Structure, cfg: TrainConfig, train_ds, val_ds, live=None,
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=loss, metrics=[metric])
     checkpoints = tuple(e for e in cfg.checkpoints if e <= cfg.epochs)
     t0 = time.perf_counter()
-    model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=verbose,
+    model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=verbose, shuffle=False,
               callbacks=_callbacks(live, checkpoint_dir, checkpoints, log_path))
     return model, time.perf_counter() - t0

@@ -1,0 +1,94 @@
+"""The study grid and the aggregation of `dvc exp show` rows into one table and figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from drywet import study
+from drywet.errors import ConfigError, DrywetError
+
+
+def fake_row(name: str, structure: str, count: int, epochs: int, esr: dict[str, float], kind="framed") -> dict:
+    """A row shaped like `dvc.api.exp_show()` output (ambiguous names carry the file prefix)."""
+    row = {"Experiment": name, "rev": name[:7], "typ": "branch_commit", "model.structure": structure,
+           "model.kind": kind, "frame.count": count, "params.yaml:train.epochs": epochs}
+    for fx, value in esr.items():
+        for key, v in {"esr": value, "mae": value / 10, "r2": 1 - value, "hf_error_db": -30.0 + 10 * value,
+                       "rtf": 2.0, "train_seconds": 10.0}.items():
+            row[f"metrics/{fx}.json:{key}"] = v
+        for e in (5, 10):
+            row[f"metrics/epochs/{fx}.json:e{e:03d}.esr"] = value * (2 if e == 5 else 1)
+            row[f"metrics/epochs/{fx}.json:e{e:03d}.hf_error_db"] = -30.0 + e
+    return row
+
+
+ROWS = [
+    fake_row("workspace", "l1_u32_f32", 40000, 10, {"sd1": 0.05, "b65": 0.08}),
+    fake_row("small-a", "l1_u32_f32", 40000, 10, {"sd1": 0.05, "b65": 0.08}),
+    fake_row("small-b", "l1_u16_f32", 10000, 10, {"sd1": 0.20, "b65": 0.30}),
+    fake_row("small-c", "l2_u32_f64", 40000, 10, {"sd1": 0.02, "b65": 0.04}),
+    {"Experiment": "queued", "rev": "abc", "model.structure": "l1_u16_f32"},  # no metrics yet
+]
+
+
+def test_grid_covers_every_combination() -> None:
+    full = study.grid(study.PRESETS["study"])
+    assert len(full) == 5 * 4
+    assert {p["frame.count"] for p in full} == {"10000", "40000", "100000", "500000"}
+    kinds = study.grid(study.PRESETS["kinds"])
+    assert {p["model.kind"] for p in kinds} == {"framed", "sequence"}
+
+
+def test_queue_commands_have_unique_names_and_overrides() -> None:
+    cmds = study.queue_commands("small")
+    names = [c[c.index("-n") + 1] for c in cmds]
+    assert len(names) == len(set(names)) == len(study.grid(study.PRESETS["small"]))
+    assert all(c[:4] == ["dvc", "exp", "run", "--queue"] for c in cmds)
+    assert all("model.structure=" in " ".join(c) for c in cmds)
+    with pytest.raises(ConfigError, match="small"):
+        study.queue_commands("nope")
+
+
+def test_table_one_row_per_experiment_and_effect() -> None:
+    df = study.table_from_rows(ROWS)
+    assert len(df) == 3 * 2  # the workspace row duplicates small-a; the queued row has no metrics
+    assert set(df["effect"]) == {"sd1", "b65"}
+    row = df[(df.experiment == "small-c") & (df.effect == "sd1")].iloc[0]
+    assert row["layers"] == 2 and row["units"] == 32 and row["frame"] == 64 and row["epochs"] == 10
+    assert row["esr"] == pytest.approx(0.02) and row["params"] > 0 and row["macs_per_sample"] > 0
+
+
+def test_best_models_and_pareto() -> None:
+    df = study.table_from_rows(ROWS)
+    best = study.best_models(df, n=1)
+    assert list(best["structure"]) == ["l2_u32_f64", "l2_u32_f64"]
+    front = study.pareto(df[df.effect == "sd1"])
+    # l1_u32_f32 is beaten by nothing cheaper: it and the best model are on the front; l1_u16 is cheaper.
+    assert set(front["structure"]) == {"l1_u16_f32", "l1_u32_f32", "l2_u32_f64"}
+    worse = df[df.effect == "sd1"].copy()
+    worse.loc[worse.structure == "l1_u32_f32", "esr"] = 0.5  # now dominated by the cheaper l1_u16
+    assert "l1_u32_f32" not in set(study.pareto(worse)["structure"])
+
+
+def test_epoch_curves_from_checkpoint_columns() -> None:
+    curves = study.epoch_curves(study.table_from_rows(ROWS))
+    c = curves[(curves.experiment == "small-b") & (curves.effect == "b65")].sort_values("epoch")
+    assert list(c["epoch"]) == [5, 10] and list(c["esr"]) == pytest.approx([0.6, 0.3])
+
+
+def test_aggregate_writes_table_and_figures(tmp_path: Path) -> None:
+    df = study.aggregate(ROWS, tmp_path / "metrics", tmp_path / "plots")
+    assert (tmp_path / "metrics" / "study.csv").read_text().count("\n") == len(df) + 1
+    md = (tmp_path / "metrics" / "study.md").read_text()
+    assert "Best models" in md and "l2_u32_f64" in md
+    pngs = sorted(p.name for p in (tmp_path / "plots").glob("*.png"))
+    assert pngs == ["esr_vs_cost.png", "esr_vs_dataset_size.png", "esr_vs_model_size.png",
+                    "quality_vs_epochs.png"]
+    assert all((tmp_path / "plots" / p).stat().st_size > 10_000 for p in pngs)
+
+
+def test_aggregate_without_experiments_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(DrywetError, match="no experiment"):
+        study.aggregate([{"rev": "workspace"}], tmp_path, tmp_path)
