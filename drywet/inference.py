@@ -43,9 +43,15 @@ def load_model(path: str | os.PathLike):
     if path.is_dir():
         path = path / "model.keras"
     meta_path = path.parent / META_NAME
+    if not path.exists():
+        raise InputError(f"{path}: model file not found")
     if not meta_path.is_file():
         raise InputError(f"{meta_path}: model metadata not found (expected beside the model)")
-    return load_keras(path), json.loads(meta_path.read_text())
+    try:
+        meta = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{meta_path}: not valid JSON ({exc})") from None
+    return load_keras(path), meta
 
 
 def _progress(done: int, total: int, enabled: bool) -> None:

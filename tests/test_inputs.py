@@ -137,7 +137,7 @@ def test_check_signal_levels() -> None:
 def test_write_wav_is_atomic(tmp_path: Path) -> None:
     path = tmp_path / "a.wav"
     audio.write_wav(path, guitarish(0.1), SR)
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError):
         audio.write_wav(path, np.ones((2, 2, 2)), SR)  # not writable as audio
     assert sf.read(path)[0].shape == (int(0.1 * SR),)
     assert [p.name for p in tmp_path.iterdir()] == ["a.wav"]

@@ -1,0 +1,202 @@
+"""Export a sequence model to Neural Amp Modeler's `.nam` format, and a NumPy player for such files.
+
+A `.nam` file is JSON: `version`, `architecture` ("LSTM"), `config` (input_size, hidden_size,
+num_layers), a flat `weights` list, `sample_rate` (Hz) and `metadata`. The weights follow NAM's own
+LSTM exporter (PyTorch layout), layer by layer:
+
+    W   (4H, in + H)  [input | recurrent] kernel, row-major, gate rows in the order i, f, g, o
+    b   (4H,)         one bias (PyTorch's bias_ih + bias_hh)
+    h0  (H,)          initial hidden state
+    c0  (H,)          initial cell state
+
+followed by the linear head's weight (H,) and bias (1,). The player computes, per sample,
+z = W [x; h] + b, c = sig(f) c + sig(i) tanh(g), h = sig(o) tanh(c), y = w . h + bias; there is no
+input or output scaling and no residual path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from drywet.errors import ConfigError, InputError
+
+NAM_VERSION = "0.5.4"  # .nam file version; NAM players accept 0.5.x
+GEAR_TYPES = ("amp", "pedal", "pedal_amp", "amp_cab", "amp_pedal_cab", "preamp", "studio")
+TONE_TYPES = ("clean", "overdrive", "crunch", "hi_gain", "fuzz")
+_REQUIRED_KEYS = ("version", "architecture", "config", "weights")
+
+
+def _lstm_layers(model) -> tuple[list, object]:
+    """The model's LSTM layers and its Dense head, checked to be a plain sequence model."""
+    import keras
+
+    lstms = [layer for layer in model.layers if isinstance(layer, keras.layers.LSTM)]
+    denses = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    others = [layer for layer in model.layers
+              if not isinstance(layer, (keras.layers.LSTM, keras.layers.Dense, keras.layers.InputLayer))]
+    if not lstms or len(denses) != 1 or others or not isinstance(model.layers[-1], keras.layers.Dense):
+        raise ConfigError(f"model '{model.name}': expected stacked LSTM layers and one Dense head")
+    if not lstms[-1].return_sequences:
+        raise ConfigError(
+            f"model '{model.name}' is a framed model; only sequence models export to .nam "
+            "(train with model.kind: sequence)"
+        )
+    head = denses[0]
+    if head.units != 1 or head.get_config()["activation"] != "linear" or not head.use_bias:
+        raise ConfigError(f"model '{model.name}': the head must be Dense(1) with bias and no activation")
+    units = lstms[0].units
+    for layer in lstms:
+        cfg = layer.get_config()
+        if layer.units != units:
+            raise ConfigError(f"model '{model.name}': all LSTM layers must have the same units for .nam")
+        if (cfg["activation"], cfg["recurrent_activation"]) != ("tanh", "sigmoid") or not cfg["use_bias"]:
+            raise ConfigError(
+                f"model '{model.name}': layer '{layer.name}' must use tanh / sigmoid activations and a bias"
+            )
+        if cfg.get("go_backwards"):
+            raise ConfigError(f"model '{model.name}': layer '{layer.name}' runs backwards; cannot export")
+    return lstms, head
+
+
+def _compact(values: np.ndarray) -> list[float]:
+    """float32 values as the shortest decimals that read back to the same float32."""
+    return [float(str(v)) for v in np.asarray(values, np.float32).ravel()]
+
+
+def to_nam(model, sample_rate: int, metadata: dict | None = None) -> dict:
+    """The `.nam` dict of a sequence model (stacked Keras LSTMs + Dense(1)); framed models are refused.
+
+    `metadata` is merged over the defaults (modeled_by "drywet", gear_type "pedal"); the initial
+    hidden and cell states are zeros, as in Keras.
+    """
+    lstms, head = _lstm_layers(model)
+    units = lstms[0].units
+    parts = []
+    for layer in lstms:
+        # Keras: kernel (in, 4H), recurrent_kernel (H, 4H), bias (4H,), gate columns i, f, c, o,
+        # the same order as PyTorch's rows i, f, g, o; so the NAM matrix is the transposed stack.
+        kernel, recurrent, bias = (np.asarray(w, np.float32) for w in layer.get_weights())
+        parts += [np.concatenate([kernel, recurrent], axis=0).T, bias,
+                  np.zeros(units, np.float32), np.zeros(units, np.float32)]
+    dense_kernel, dense_bias = (np.asarray(w, np.float32) for w in head.get_weights())
+    parts += [dense_kernel[:, 0], dense_bias]
+    weights = np.concatenate([p.ravel() for p in parts])
+
+    meta = {"name": model.name, "modeled_by": "drywet", "gear_type": "pedal", "tone_type": None}
+    meta.update(metadata or {})
+    if meta.get("gear_type") not in (*GEAR_TYPES, None):
+        raise ConfigError(f"gear_type '{meta['gear_type']}'; valid: {', '.join(GEAR_TYPES)}")
+    if meta.get("tone_type") not in (*TONE_TYPES, None):
+        raise ConfigError(f"tone_type '{meta['tone_type']}'; valid: {', '.join(TONE_TYPES)}")
+    return {
+        "version": NAM_VERSION,
+        "architecture": "LSTM",
+        "config": {"input_size": 1, "hidden_size": int(units), "num_layers": len(lstms)},
+        "weights": _compact(weights),
+        "sample_rate": int(sample_rate),
+        "metadata": meta,
+    }
+
+
+def save_nam(nam: dict, path: str | os.PathLike) -> None:
+    """Write a `.nam` dict as JSON atomically (temp file + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".nam", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(nam, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_nam(path: str | os.PathLike) -> dict:
+    """Read a `.nam` file; InputError when it is missing, not JSON, or lacks the required keys."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    try:
+        nam = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable .nam file ({exc})") from None
+    if not isinstance(nam, dict):
+        raise InputError(f"{path}: not a .nam file (top level is not a JSON object)")
+    missing = [k for k in _REQUIRED_KEYS if k not in nam]
+    if missing:
+        raise InputError(f"{path}: not a .nam file (missing {', '.join(missing)})")
+    if not isinstance(nam["weights"], list) or not isinstance(nam["config"], dict):
+        raise InputError(f"{path}: not a .nam file (weights must be a list, config an object)")
+    return nam
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))  # exact logistic, without overflow warnings
+
+
+class NamLSTM:
+    """Runs an LSTM `.nam` dict sample by sample, like a NAM player, from the file's contents alone.
+
+    The state carries over between `process` calls (a stream); `reset` returns to the file's initial
+    state.
+    """
+
+    def __init__(self, nam: dict):
+        if nam.get("architecture") != "LSTM":
+            raise InputError(f".nam architecture '{nam.get('architecture')}' is not LSTM")
+        try:
+            cfg = nam["config"]
+            n_in, hidden, n_layers = int(cfg["input_size"]), int(cfg["hidden_size"]), int(cfg["num_layers"])
+            flat = np.asarray(nam["weights"], np.float64)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f".nam LSTM config or weights unusable ({exc})") from None
+        if n_in != 1:
+            raise InputError(f".nam LSTM input_size {n_in}; only mono (1) is supported")
+        if hidden < 1 or n_layers < 1:
+            raise InputError(f".nam LSTM needs hidden_size and num_layers >= 1 (got {hidden}, {n_layers})")
+        expected = sum(4 * hidden * ((n_in if i == 0 else hidden) + hidden + 1) + 2 * hidden
+                       for i in range(n_layers)) + hidden + 1
+        if flat.ndim != 1 or flat.size != expected:
+            raise InputError(f".nam LSTM has {flat.size} weights; config implies {expected}")
+        self.hidden = hidden
+        self.layers: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        pos = 0
+
+        def take(n: int) -> np.ndarray:
+            nonlocal pos
+            pos += n
+            return flat[pos - n:pos]
+
+        for i in range(n_layers):
+            width = (n_in if i == 0 else hidden) + hidden
+            w = take(4 * hidden * width).reshape(4 * hidden, width)  # row-major, as PyTorch
+            self.layers.append((w, take(4 * hidden), take(hidden), take(hidden)))
+        self.head_w, self.head_b = take(hidden), float(take(1)[0])
+        self.reset()
+
+    def reset(self) -> None:
+        """Return every layer to the initial hidden and cell state stored in the file."""
+        self._h = [h0.copy() for _, _, h0, _ in self.layers]
+        self._c = [c0.copy() for _, _, _, c0 in self.layers]
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        """Wet output for a mono signal (float32, same length), continuing from the current state."""
+        x = np.asarray(x, np.float64).ravel()
+        hs = self.hidden
+        y = np.empty(x.size, np.float64)
+        for t in range(x.size):
+            layer_in = x[t:t + 1]
+            for k, (w, b, _, _) in enumerate(self.layers):
+                z = w @ np.concatenate([layer_in, self._h[k]]) + b  # W [x; h] + b -> i, f, g, o rows
+                gates = _sigmoid(z)  # i, f, o use these; g is recomputed with tanh
+                self._c[k] = gates[hs:2 * hs] * self._c[k] + gates[:hs] * np.tanh(z[2 * hs:3 * hs])
+                self._h[k] = gates[3 * hs:] * np.tanh(self._c[k])
+                layer_in = self._h[k]
+            y[t] = self.head_w @ layer_in + self.head_b
+        return y.astype(np.float32)

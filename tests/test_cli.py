@@ -1,0 +1,144 @@
+"""`python -m drywet`: process a WAV with either model kind, sample-rate handling, .nam export, errors."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from drywet.audio import read_wav, write_wav
+from drywet.cli import main
+from drywet.export import NamLSTM, load_nam
+from drywet.inference import load_model, predict, save_model
+from drywet.models import build_model, get_structure
+
+SR = 8000
+STRUCTURE = "l1_u16_f32"
+
+
+def tone(sr: int, seconds: float = 0.5) -> np.ndarray:
+    """A decaying two-note pluck with a little noise: made here, not taken from any data set."""
+    t = np.arange(int(sr * seconds)) / sr
+    env = np.exp(-4.0 * t)
+    rng = np.random.default_rng(3)
+    x = env * (0.4 * np.sin(2 * np.pi * 196.0 * t) + 0.2 * np.sin(2 * np.pi * 293.7 * t))
+    return (x + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """A tiny untrained model of each kind, saved as the pipeline saves them."""
+    root = tmp_path_factory.mktemp("models")
+    s = get_structure(STRUCTURE)
+    paths = {}
+    for kind in ("framed", "sequence"):
+        meta = {"effect": "sd1", "kind": kind, "structure": s.name, "layers": s.layers, "units": s.units,
+                "frame": s.frame, "sample_rate": SR, "epochs": 0}
+        save_model(build_model(s, kind, seed=1), root / kind / "model.keras", meta)
+        paths[kind] = root / kind
+    return paths
+
+
+@pytest.fixture()
+def dry_wav(tmp_path):
+    path = tmp_path / "dry.wav"
+    write_wav(path, tone(SR), SR)
+    return path
+
+
+@pytest.mark.parametrize("kind,as_file", [("framed", False), ("sequence", True)])
+def test_process_matches_predict(models, dry_wav, tmp_path, kind, as_file):
+    model_arg = models[kind] / "model.keras" if as_file else models[kind]
+    out = tmp_path / "wet.wav"
+    assert main(["process", str(model_arg), str(dry_wav), str(out), "--no-progress"]) == 0
+    wet, sr = read_wav(out)
+    dry, _ = read_wav(dry_wav)
+    assert sr == SR and wet.size == dry.size
+    assert sf.info(str(out)).subtype == "FLOAT"
+    model, meta = load_model(models[kind])
+    np.testing.assert_allclose(wet, predict(model, meta, dry), atol=1e-5, rtol=0)
+
+
+def test_picks_a_channel(models, tmp_path):
+    stereo = tmp_path / "stereo.wav"
+    x = tone(SR)
+    sf.write(str(stereo), np.stack([np.zeros_like(x), x], axis=1), SR, subtype="FLOAT")
+    out = tmp_path / "wet.wav"
+    assert main(["process", str(models["framed"]), str(stereo), str(out), "--channel", "1",
+                 "--no-progress"]) == 0
+    model, meta = load_model(models["framed"])
+    np.testing.assert_allclose(read_wav(out)[0], predict(model, meta, x), atol=1e-5, rtol=0)
+
+
+def test_mismatched_rate_is_an_error_without_resample(models, tmp_path, capsys):
+    dry = tmp_path / "dry_11k.wav"
+    write_wav(dry, tone(11025), 11025)
+    out = tmp_path / "wet.wav"
+    assert main(["process", str(models["sequence"]), str(dry), str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and str(dry) in err and "11025" in err and "8000" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("rate", [11025, 44100])
+def test_resample_processes_at_the_model_rate(models, tmp_path, rate):
+    dry = tmp_path / "dry.wav"
+    write_wav(dry, tone(rate), rate)
+    out = tmp_path / "wet.wav"
+    assert main(["process", str(models["sequence"]), str(dry), str(out), "--resample", "--no-progress"]) == 0
+    wet, sr = read_wav(out)
+    assert sr == rate and wet.size == int(rate * 0.5)
+    assert np.all(np.isfinite(wet)) and np.std(wet) > 0
+
+
+def test_missing_model_and_input(models, dry_wav, tmp_path, capsys):
+    out = tmp_path / "wet.wav"
+    assert main(["process", str(tmp_path / "nope"), str(dry_wav), str(out)]) == 2
+    assert f"{tmp_path / 'nope'}: model not found" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["process", str(empty), str(dry_wav), str(out)]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert main(["process", str(models["framed"]), str(tmp_path / "none.wav"), str(out)]) == 2
+    assert "none.wav: file not found" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_stereo_without_channel_is_an_error(models, tmp_path, capsys):
+    stereo = tmp_path / "stereo.wav"
+    sf.write(str(stereo), np.zeros((800, 2), np.float32), SR)
+    assert main(["process", str(models["framed"]), str(stereo), str(tmp_path / "o.wav")]) == 2
+    assert "2 channels" in capsys.readouterr().err
+
+
+def test_export_nam_sequence(models, tmp_path, capsys):
+    out = tmp_path / "sd1.nam"
+    assert main(["export-nam", str(models["sequence"]), str(out), "--tone-type", "overdrive"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    nam = load_nam(out)
+    assert nam["architecture"] == "LSTM" and nam["sample_rate"] == SR
+    md = nam["metadata"]
+    assert md["gear_type"] == "pedal" and md["tone_type"] == "overdrive" and md["modeled_by"] == "drywet"
+    assert md["effect"] == "sd1" and md["structure"] == STRUCTURE and md["drywet"]["kind"] == "sequence"
+    x = tone(SR)[:400]
+    model, _ = load_model(models["sequence"])
+    np.testing.assert_allclose(NamLSTM(nam).process(x), model(x[None, :, None]).numpy()[0, :, 0],
+                               atol=1e-5, rtol=0)
+
+
+def test_export_nam_refuses_framed(models, tmp_path, capsys):
+    out = tmp_path / "framed.nam"
+    assert main(["export-nam", str(models["framed"]), str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "only sequence models export to .nam" in err
+    assert not out.exists()
+
+
+def test_help_runs_as_a_module():
+    result = subprocess.run([sys.executable, "-m", "drywet", "--help"], capture_output=True, text=True,
+                            timeout=60, cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == 0
+    assert "process" in result.stdout and "export-nam" in result.stdout
