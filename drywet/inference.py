@@ -135,7 +135,16 @@ def stream_sequence(model, dry: np.ndarray, block: int = 4096, progress: bool = 
 
 def predict(model, meta: dict, dry: np.ndarray, batch_size: int = 8192,
             progress: bool = False) -> np.ndarray:
-    """Predict the wet signal for `dry` with a model of either kind (same length as `dry`)."""
+    """Predict the wet signal for `dry` with a model of either kind (same length as `dry`).
+
+    A model trained with `oversample` k runs at k times the rate between interpolation and decimation.
+    """
+    from drywet.antialias import downsample, upsample
+
+    factor = int(meta.get("oversample", 1))
+    x = upsample(dry, factor)
     if meta["kind"] == "framed":
-        return predict_framed(model, dry, int(meta["frame"]), batch_size, progress)
-    return predict_sequence(model, dry, progress=progress)
+        y = predict_framed(model, x, int(meta["frame"]), batch_size, progress)
+    else:
+        y = predict_sequence(model, x, progress=progress)
+    return downsample(y, factor, len(dry))

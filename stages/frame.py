@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from drywet.antialias import check_factor
 from drywet.errors import InputError
 from drywet.models import check_kind, get_structure
 from drywet.split import sample_frame_starts
@@ -31,8 +32,10 @@ def main() -> None:
     f, t = params["frame"], params["train"]
     count, val_count, seed = int(f["count"]), int(f["val_count"]), int(f["seed"])
     split = Path(args.split)
-    n_train = sf.info(str(split / "train_dry.wav")).frames
-    n_val = sf.info(str(split / "val_dry.wav")).frames
+    # Indices address the audio at the model's rate (oversampled by model.oversample).
+    factor = check_factor(int(params["model"]["oversample"]))
+    n_train = sf.info(str(split / "train_dry.wav")).frames * factor
+    n_val = sf.info(str(split / "val_dry.wav")).frames * factor
 
     if kind == "framed":
         length = structure.frame
@@ -55,9 +58,9 @@ def main() -> None:
 
     with staged_dir(args.out) as tmp:
         np.savez(tmp / "index.npz", train=train, val=val, length=length)
-        write_json(tmp / "index.json", {"kind": kind, "structure": structure.name, "length": length,
-                                        "train_examples": int(len(train)), "val_examples": int(len(val)),
-                                        "supervised_samples": int(supervised)})
+        write_json(tmp / "index.json", {"kind": kind, "oversample": factor, "structure": structure.name,
+                                        "length": length, "train_examples": int(len(train)),
+                                        "val_examples": int(len(val)), "supervised_samples": int(supervised)})
     print(f"{kind}: {len(train)} training and {len(val)} validation examples of {length} samples",
           flush=True)
 

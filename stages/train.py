@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from drywet import audio
+from drywet.antialias import check_factor, upsample
 from drywet.models import check_kind, get_structure, lstm_param_count
 from stages.common import load_params, run, staged_dir
 
@@ -41,11 +42,12 @@ def main() -> None:
     from drywet import train
     from drywet.inference import save_model
 
+    factor = check_factor(int(params["model"]["oversample"]))
     split = Path(args.split)
-    train_dry, sr = audio.read_wav(split / "train_dry.wav")
-    train_wet, _ = audio.read_wav(split / "train_wet.wav")
-    val_dry, _ = audio.read_wav(split / "val_dry.wav")
-    val_wet, _ = audio.read_wav(split / "val_wet.wav")
+    names = ("train_dry", "train_wet", "val_dry", "val_wet")
+    parts = {name: audio.read_wav(split / f"{name}.wav") for name in names}
+    sr = parts["train_dry"][1]
+    train_dry, train_wet, val_dry, val_wet = (upsample(parts[name][0], factor) for name in names)
     index = np.load(Path(args.frames) / "index.npz")
     length = int(index["length"])
     if cfg.kind == "framed":
@@ -68,7 +70,7 @@ def main() -> None:
         meta = {
             "effect": args.effect, "kind": cfg.kind, "structure": structure.name,
             "layers": structure.layers, "units": structure.units, "frame": structure.frame,
-            "sample_rate": sr, "epochs": cfg.epochs, "train_examples": int(len(index["train"])),
+            "sample_rate": sr, "oversample": factor, "epochs": cfg.epochs, "train_examples": int(len(index["train"])),
             "supervised_samples": int(supervised), "params": lstm_param_count(structure.layers, structure.units),
             "train_seconds": round(seconds, 3),
         }
