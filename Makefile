@@ -4,7 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup pipeline test lint bench
+NAMVENV ?= .venv-nam
+
+.PHONY: setup pipeline test test-nam lint bench
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,3 +27,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m benchmarks.run
+
+# Cross-check the .nam export against Neural Amp Modeler's own loader (needs PyTorch, so it lives in a
+# separate environment; skipped with a message when the packages cannot be installed).
+test-nam:
+	@if $(PYTHON) -m venv $(NAMVENV) && $(NAMVENV)/bin/pip install --quiet torch==2.13.0 \
+	    && $(NAMVENV)/bin/pip install --quiet neural-amp-modeler==0.13.0 tensorflow-cpu==2.21.0 \
+	       "keras>=3.10,<4" "numpy>=2.0,<2.5" "scipy>=1.14,<1.18" "soundfile>=0.12,<0.15" pyyaml pytest; then \
+	  $(NAMVENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_export.py; \
+	else echo "neural-amp-modeler could not be installed here; the NAM cross-check was skipped"; fi

@@ -3,9 +3,11 @@
 The latency is located on a whitened cross-correlation: the cross-spectrum divided by the dry
 signal's power spectrum, i.e. the impulse response of the best linear approximation of the
 dry -> wet path. Its peak is sharp even for tonal material (a plain correlation of a sustained
-note has side peaks at every pitch period) and lies close to the onset of the effect's response
-rather than at the group delay of its tone filters, so shifting by it leaves a causal model the
-dry samples that shape each wet sample. Whether the alignment can be trusted is judged on the
+note has side peaks at every pitch period). An effect's own filters put that peak a sample or two
+after the recording chain's delay, so the latency reported is the onset of the response: where its
+rising edge crosses a tenth of the way up, measured against the same edge of the estimator's own
+pulse (so a pure delay is found exactly). Shifting by the onset leaves a causal model all the dry
+samples that shape each wet sample. Whether the alignment can be trusted is judged on the
 plain normalised correlation at that lag: 1.0 for a delayed copy, typically 0.6-0.95 for a
 distortion pedal.
 
@@ -31,6 +33,10 @@ MIN_BLOCK_FFT = 1 << 16  # FFT size (samples) of one correlation block, at least
 BATCH_BLOCKS = 16  # blocks transformed together (bounds memory to a few MiB)
 WHITEN_SMOOTH_BINS = 9  # smoothing of the dry power spectrum across frequency bins
 WHITEN_FLOOR = 1e-3  # floor of the whitening denominator, relative to its mean (-30 dB)
+ONSET_LEVEL = 0.1  # the response's onset: where its rising edge crosses this fraction of the peak
+ONSET_SEARCH = 6.0  # samples searched before the peak for that crossing
+ONSET_STEP = 0.05  # grid step (samples) of that search
+ONSET_BASELINE = 24.0  # samples before the search window whose mean is the response's baseline
 FRAC_HALF_TAPS = 32  # fractional-delay filter: taps on each side of the target position
 FRAC_KAISER_BETA = 8.0  # its Kaiser window (about -80 dB side lobes)
 FRAC_EPS = 1e-6  # fractional parts closer than this (samples) to 0 or 1 count as integer
@@ -41,8 +47,8 @@ FRAC_CHUNK = 1 << 20  # samples filtered at a time (bounds memory)
 class Alignment:
     """Where the wet recording sits relative to the dry one.
 
-    latency_samples: positive when the wet lags the dry (fractional when sub-sample refined);
-        it includes the effect's own response delay, if any.
+    latency_samples: positive when the wet lags the dry (fractional when sub-sample refined): the
+        onset of the effect's response, not the later peak its filters put after it.
     polarity: +1, or -1 when the wet is inverted.
     peak_correlation: plain normalised correlation at the latency, 0..1.
     gain: least-squares linear gain, wet ~ gain * polarity * shifted dry (reported, not undone).
@@ -143,6 +149,28 @@ def _eval_spectrum(spec: np.ndarray, m: int, pos: float) -> float:
     return float(total / m)
 
 
+def _rising_edge(spec: np.ndarray, m: int, center: float, sign: int) -> float:
+    """Offset (samples, <= 0) from `center` back to where the band-limited pulse of irfft(spec)
+    around it rises through ONSET_LEVEL of the way from its baseline (the level just before the
+    search window; distortion leaves a low pedestal there) to its value at `center`."""
+    grid = np.arange(0.0, -(ONSET_SEARCH + ONSET_BASELINE), -ONSET_STEP)
+    f = np.arange(spec.size)
+    fold = np.where(f == 0, 1.0, 2.0)
+    if m % 2 == 0:
+        fold[-1] = 1.0  # the Nyquist bin counts once
+    phase = np.exp(2j * np.pi * f[None, :] * (center + grid[:, None]) / m)
+    values = sign * np.real(phase @ (spec * fold)) / m
+    base = max(0.0, float(np.mean(values[grid < -ONSET_SEARCH])))  # a pedestal, never a dip
+    level = base + ONSET_LEVEL * (values[0] - base)
+    search = values[grid >= -ONSET_SEARCH]
+    below = np.flatnonzero(search < level)
+    if values[0] <= base or below.size == 0:
+        return 0.0
+    i = int(below[0])  # first grid point, going back from the peak, under the level
+    v0, v1 = search[i - 1], search[i]
+    return float(grid[i - 1] + (grid[i] - grid[i - 1]) * (v0 - level) / (v0 - v1))
+
+
 def estimate_alignment(
     dry: np.ndarray,
     wet: np.ndarray,
@@ -210,6 +238,16 @@ def estimate_alignment(
         # Keep the refinement only if it really is a peak at least as high as the integer one.
         if res.success and -res.fun >= abs(h[lag + k]):
             tau = float(res.x)
+    # The peak is the top of the effect's response, which its filters place a sample or two after
+    # the recording chain's delay. Step back to the onset of the response: its rising edge measured
+    # against the same edge of the estimator's own pulse (the whitened dry autocorrelation, i.e.
+    # what a pure delay would give), so that a pure delay is found exactly.
+    sign = 1 if _eval_spectrum(whitened, m, lag + tau) >= 0 else -1
+    kernel = s_dd / (power + WHITEN_FLOOR * float(np.mean(power)))
+    edge = _rising_edge(whitened, m, lag + tau, sign) - _rising_edge(kernel.astype(complex), m, 0.0, 1)
+    tau += float(np.clip(edge, -ONSET_SEARCH, 0.0))
+    if not subsample:
+        tau = float(round(tau))
     c = _eval_spectrum(s_dw, m, lag + tau)  # plain correlation at the (fractional) lag
     ed, ew = overlap_energy(int(round(tau)))
     rho = c / math.sqrt(ed * ew) if ed > 0 and ew > 0 else 0.0

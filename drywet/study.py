@@ -100,7 +100,7 @@ def _param(row: dict, key: str):
     return _metric(row, "params.yaml", key)
 
 
-METRIC_KEYS = ("mae", "r2", "esr", "esr_preemph", "stft_distance", "hf_error_ratio", "hf_error_db",
+METRIC_KEYS = ("macs_per_sample", "mae", "r2", "esr", "esr_preemph", "stft_distance", "hf_error_ratio", "hf_error_db",
                "model_kib", "rtf", "rtf_1thread", "train_seconds", "test_seconds")
 
 
@@ -118,11 +118,14 @@ def table_from_rows(rows: list[dict]) -> pd.DataFrame:
             values = {k: _metric(row, f"metrics/{fx}.json", k) for k in METRIC_KEYS}
             if values["esr"] is None:
                 continue
+            if values["macs_per_sample"] is None:
+                values["macs_per_sample"] = macs_per_sample(s, kind)
             rec = {
                 "experiment": name, "rev": row.get("rev"), "effect": fx, "structure": structure,
                 "kind": kind, "layers": s.layers, "units": s.units, "frame": s.frame,
                 "frames": int(_param(row, "frame.count") or 0), "epochs": int(_param(row, "train.epochs") or 0),
-                "params": lstm_param_count(s.layers, s.units), "macs_per_sample": macs_per_sample(s, kind),
+                "oversample": int(_param(row, "model.oversample") or 1),
+                "params": lstm_param_count(s.layers, s.units),
                 **{k: (float(v) if v is not None else np.nan) for k, v in values.items()},
             }
             for key, value in row.items():  # checkpoint metrics: metrics/epochs/<fx>.json:e020.esr
@@ -133,7 +136,7 @@ def table_from_rows(rows: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(out)
     if not df.empty:
         # The workspace row repeats its baseline's results when nothing changed since the commit.
-        same = ["effect", "structure", "kind", "frames", "epochs", "esr", "mae"]
+        same = ["effect", "structure", "kind", "frames", "epochs", "oversample", "esr", "mae"]
         df = df.drop_duplicates(subset=same).sort_values(["effect", "esr"])
         df = df.reset_index(drop=True)
     return df
@@ -141,7 +144,7 @@ def table_from_rows(rows: list[dict]) -> pd.DataFrame:
 
 def best_models(df: pd.DataFrame, n: int = 5) -> pd.DataFrame:
     """The `n` lowest-ESR models per effect, like the study's best-performing-models tables."""
-    cols = ["effect", "structure", "kind", "frames", "epochs", "esr", "mae", "r2", "hf_error_db",
+    cols = ["effect", "structure", "kind", "frames", "epochs", "oversample", "esr", "mae", "r2", "hf_error_db",
             "params", "macs_per_sample", "rtf"]
     return df.sort_values("esr").groupby("effect", sort=True).head(n)[cols].reset_index(drop=True)
 
@@ -266,6 +269,7 @@ def to_markdown(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
 
 
 SUMMARY_COLS = ["experiment", "effect", "structure", "kind", "layers", "units", "frame", "frames", "epochs",
+                "oversample",
                 "mae", "r2", "esr", "esr_preemph", "stft_distance", "hf_error_db", "params",
                 "macs_per_sample", "model_kib", "train_seconds", "rtf", "rtf_1thread"]
 

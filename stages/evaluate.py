@@ -39,7 +39,8 @@ def main() -> None:
         raise InputError(f"{pdir / 'pred.wav'}: metrics are not finite (the model diverged?)")
     result.update({
         "params": lstm_param_count(structure.layers, structure.units),
-        "macs_per_sample": macs_per_sample(structure, meta["kind"]),
+        # An oversampled model runs `oversample` steps per output sample at the audio rate.
+        "macs_per_sample": macs_per_sample(structure, meta["kind"]) * int(meta.get("oversample", 1)),
         "model_kib": round((mdir / "model.keras").stat().st_size / 1024, 1),
         "rtf": round(info["test_seconds"] / info["predict_seconds"], 3),
         "train_seconds": meta["train_seconds"],

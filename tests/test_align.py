@@ -180,3 +180,16 @@ def test_estimate_then_apply_round_trip_on_distorted_wet(dry):
     corr = np.corrcoef(d, w)[0, 1]
     assert corr == pytest.approx(al.peak_correlation, abs=0.02)
     assert corr > 0  # polarity undone
+
+
+@pytest.mark.parametrize("effect", ["sd1", "b65"])
+@pytest.mark.parametrize(("seconds", "sr", "seed"), [(6.0, 16000, 2024), (12.0, 44100, 7)])
+def test_finds_the_bench_latency_within_one_sample(effect, seconds, sr, seed):
+    """The bench's hidden recording latency is found within +-1 sample, although each stand-in
+    pedal's own response peaks a sample or two after it."""
+    from drywet.bench import run_bench
+
+    dry, wet, truth = run_bench(effect, seconds, sr, 8, -90.0, seed)
+    al = estimate_alignment(dry, wet, sr, MAX_MS, 0.3)
+    assert abs(al.latency_samples - truth["latency_samples"]) <= 1.0
+    assert al.polarity == truth["polarity"]
