@@ -39,6 +39,30 @@ def set_determinism(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def _held(x: np.ndarray):
+    """The audio as a non-trainable variable: held once, not copied into every traced function."""
+    import tensorflow as tf
+
+    return tf.Variable(np.asarray(x, np.float32), trainable=False)
+
+
+def _start_batches(starts: np.ndarray, batch_size: int, shuffle_seed: int | None):
+    """Batches of start indices; with a seed, a fresh permutation every epoch (drawn in-graph, so
+    no shuffle buffer holds the examples)."""
+    import tensorflow as tf
+
+    starts_t = tf.constant(np.asarray(starts, np.int64))
+    if shuffle_seed is None:
+        return tf.data.Dataset.from_tensor_slices(starts_t).batch(batch_size)
+    rng = tf.random.Generator.from_seed(shuffle_seed)
+
+    def one_epoch(_):
+        order = tf.argsort(rng.uniform([tf.size(starts_t)]))
+        return tf.data.Dataset.from_tensor_slices(tf.gather(starts_t, order)).batch(batch_size)
+
+    return tf.data.Dataset.from_tensors(0).flat_map(one_epoch)
+
+
 def framed_dataset(dry: np.ndarray, wet: np.ndarray, starts: np.ndarray, frame: int,
                    batch_size: int, shuffle_seed: int | None):
     """tf.data of (frames, targets): each batch gathers `frame` dry samples per start index.
@@ -48,20 +72,15 @@ def framed_dataset(dry: np.ndarray, wet: np.ndarray, starts: np.ndarray, frame: 
     """
     import tensorflow as tf
 
-    dry_t = tf.constant(np.asarray(dry, np.float32))
-    wet_t = tf.constant(np.asarray(wet, np.float32))
+    dry_t, wet_t = _held(dry), _held(wet)
     offsets = tf.range(frame, dtype=tf.int64)
-    ds = tf.data.Dataset.from_tensor_slices(np.asarray(starts, np.int64))
-    if shuffle_seed is not None:
-        ds = ds.shuffle(len(starts), seed=shuffle_seed, reshuffle_each_iteration=True)
 
     def gather(s):
-        idx = s[:, None] + offsets[None, :]
-        x = tf.gather(dry_t, idx)[..., None]
+        x = tf.gather(dry_t, s[:, None] + offsets[None, :])[..., None]
         y = tf.gather(wet_t, s + frame - 1)[:, None]
         return x, y
 
-    return ds.batch(batch_size).map(gather).prefetch(2)
+    return _start_batches(starts, batch_size, shuffle_seed).map(gather).prefetch(2)
 
 
 def sequence_dataset(dry: np.ndarray, wet: np.ndarray, starts: np.ndarray, segment: int,
@@ -69,18 +88,14 @@ def sequence_dataset(dry: np.ndarray, wet: np.ndarray, starts: np.ndarray, segme
     """tf.data of (segments, segments): `segment`-long dry/wet excerpts starting at `starts`."""
     import tensorflow as tf
 
-    dry_t = tf.constant(np.asarray(dry, np.float32))
-    wet_t = tf.constant(np.asarray(wet, np.float32))
+    dry_t, wet_t = _held(dry), _held(wet)
     offsets = tf.range(segment, dtype=tf.int64)
-    ds = tf.data.Dataset.from_tensor_slices(np.asarray(starts, np.int64))
-    if shuffle_seed is not None:
-        ds = ds.shuffle(len(starts), seed=shuffle_seed, reshuffle_each_iteration=True)
 
     def gather(s):
         idx = s[:, None] + offsets[None, :]
         return tf.gather(dry_t, idx)[..., None], tf.gather(wet_t, idx)[..., None]
 
-    return ds.batch(batch_size).map(gather).prefetch(2)
+    return _start_batches(starts, batch_size, shuffle_seed).map(gather).prefetch(2)
 
 
 def segment_starts(n_samples: int, count: int, segment: int, warmup: int, seed: int) -> np.ndarray:
