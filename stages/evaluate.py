@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from drywet import audio, metrics, plots
+from drywet.cost import measure_rtf, rtf_single_thread
 from drywet.errors import InputError
+from drywet.inference import load_model
 from drywet.models import get_structure, lstm_param_count, macs_per_sample
 from stages.common import load_params, run, staged_dir, write_json
 
@@ -26,6 +28,7 @@ def main() -> None:
     args = ap.parse_args()
     p = load_params()["evaluate"]
     cutoff = float(p["hf_cutoff_hz"])
+    rtf_seconds = float(p["rtf_seconds"])
     pdir, mdir = Path(args.predictions), Path(args.model)
     pred, sr = audio.read_wav(pdir / "pred.wav")
     target, _ = audio.read_wav(pdir / "target.wav")
@@ -42,7 +45,11 @@ def main() -> None:
         # An oversampled model runs `oversample` steps per output sample at the audio rate.
         "macs_per_sample": macs_per_sample(structure, meta["kind"]) * int(meta.get("oversample", 1)),
         "model_kib": round((mdir / "model.keras").stat().st_size / 1024, 1),
-        "rtf": round(info["test_seconds"] / info["predict_seconds"], 3),
+        # Real-time factor (seconds of audio per second of compute) on the same probe signal, with
+        # TensorFlow's default threads and with one thread (in a subprocess: threads are fixed at start).
+        "rtf": round(measure_rtf(*load_model(mdir), sr, seconds=rtf_seconds), 3),
+        "rtf_1thread": round(rtf_single_thread(str(mdir / "model.keras"), seconds=rtf_seconds), 3),
+        "rtf_test_part": round(info["test_seconds"] / info["predict_seconds"], 3),
         "train_seconds": meta["train_seconds"],
         "test_seconds": info["test_seconds"],
     })

@@ -20,7 +20,7 @@ TINY = {
     "frame": {"count": 1500, "val_count": 500},
     "train": {"epochs": 2, "checkpoints": [1, 2], "batch_size": 128, "segment": 512, "warmup": 64},
     "predict": {"checkpoint_excerpt_s": 0.5},
-    "evaluate": {"hf_cutoff_hz": 6000.0, "excerpt_s": 0.5},
+    "evaluate": {"hf_cutoff_hz": 6000.0, "excerpt_s": 0.5, "rtf_seconds": 0.5},
 }
 
 
@@ -75,7 +75,7 @@ def test_repro_writes_every_output(tiny_repo: Path) -> None:
     for fx in ("sd1", "b65"):
         m = json.loads((tiny_repo / f"metrics/{fx}.json").read_text())
         for key in ("mae", "r2", "esr", "esr_preemph", "stft_distance", "hf_error_db", "params",
-                    "macs_per_sample", "rtf"):
+                    "macs_per_sample", "rtf", "rtf_1thread"):
             assert np.isfinite(m[key]), key
         assert m["esr"] < 1.5  # two epochs: far from good, but a real fit of the right signal
         pred, sr = sf.read(tiny_repo / f"data/predictions/{fx}/pred.wav")
