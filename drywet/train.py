@@ -60,7 +60,10 @@ def _start_batches(starts: np.ndarray, batch_size: int, shuffle_seed: int | None
         order = tf.argsort(rng.uniform([tf.size(starts_t)]))
         return tf.data.Dataset.from_tensor_slices(tf.gather(starts_t, order)).batch(batch_size)
 
-    return tf.data.Dataset.from_tensors(0).flat_map(one_epoch)
+    n_batches = -(-len(starts) // batch_size)
+    # flat_map hides the length; stating it keeps Keras' progress and epoch ends exact.
+    return tf.data.Dataset.from_tensors(0).flat_map(one_epoch).apply(
+        tf.data.experimental.assert_cardinality(n_batches))
 
 
 def framed_dataset(dry: np.ndarray, wet: np.ndarray, starts: np.ndarray, frame: int,
