@@ -87,6 +87,8 @@ def test_aggregate_writes_table_and_figures(tmp_path: Path) -> None:
     assert pngs == ["esr_vs_cost.png", "esr_vs_dataset_size.png", "esr_vs_model_size.png",
                     "quality_vs_epochs.png"]
     assert all((tmp_path / "plots" / p).stat().st_size > 10_000 for p in pngs)
+    page = (tmp_path / "plots" / "report.html").read_text()
+    assert page.count("<img") == 4 and "Best models per effect" in page
 
 
 def test_aggregate_without_experiments_is_an_error(tmp_path: Path) -> None:
