@@ -91,9 +91,17 @@ def queue_commands(preset_name: str) -> list[list[str]]:
 def _metric(row: dict, path: str, key: str):
     """A value from a flat `dvc.api.exp_show` row; DVC adds the file prefix only to ambiguous names."""
     for name in (f"{path}:{key}", key):
-        if name in row and row[name] not in (None, "-", ""):
+        if name in row and row[name] not in (None, "-", "", "None"):
             return row[name]
     return None
+
+
+def _number(value) -> float:
+    """A metric value as float; DVC marks missing or unreadable values with strings like '-' or '!'."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return np.nan
 
 
 def _param(row: dict, key: str):
@@ -116,9 +124,9 @@ def table_from_rows(rows: list[dict]) -> pd.DataFrame:
         kind = _param(row, "model.kind") or "framed"
         for fx in EFFECTS:
             values = {k: _metric(row, f"metrics/{fx}.json", k) for k in METRIC_KEYS}
-            if values["esr"] is None:
+            if np.isnan(_number(values["esr"])):
                 continue
-            if values["macs_per_sample"] is None:
+            if np.isnan(_number(values["macs_per_sample"])):
                 values["macs_per_sample"] = macs_per_sample(s, kind)
             rec = {
                 "experiment": name, "rev": row.get("rev"), "effect": fx, "structure": structure,
@@ -126,12 +134,12 @@ def table_from_rows(rows: list[dict]) -> pd.DataFrame:
                 "frames": int(_param(row, "frame.count") or 0), "epochs": int(_param(row, "train.epochs") or 0),
                 "oversample": int(_param(row, "model.oversample") or 1),
                 "params": lstm_param_count(s.layers, s.units),
-                **{k: (float(v) if v is not None else np.nan) for k, v in values.items()},
+                **{k: _number(v) for k, v in values.items()},
             }
             for key, value in row.items():  # checkpoint metrics: metrics/epochs/<fx>.json:e020.esr
                 prefix = f"metrics/epochs/{fx}.json:"
-                if isinstance(key, str) and key.startswith(prefix) and value not in (None, "-"):
-                    rec[key[len(prefix):]] = float(value)
+                if isinstance(key, str) and key.startswith(prefix) and value not in (None, "-", "None", ""):
+                    rec[key[len(prefix):]] = _number(value)
             out.append(rec)
     df = pd.DataFrame(out)
     if not df.empty:
