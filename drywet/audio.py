@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import struct
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from drywet.errors import InputError
+from drywet.fileio import atomic_write
 
 SILENCE_DBFS = -60.0  # RMS below this counts as silent / near-silent input
 CLIP_LEVEL = 0.999  # |x| at or above this counts as clipped at full scale
@@ -66,24 +67,52 @@ def check_signal(x: np.ndarray, name: str, min_samples: int) -> list[str]:
     return warnings
 
 
+def float_wav_bytes(x: np.ndarray, sr: int) -> bytes:
+    """A mono 32-bit IEEE-float WAV file as bytes: `fmt `, `fact` and `data` chunks only.
+
+    libsndfile adds a PEAK chunk holding a timestamp to every float WAV, so the same samples would
+    give different bytes on every run and DVC would rerun everything downstream; this writer's
+    output depends on the samples and the rate alone.
+    """
+    data = np.ascontiguousarray(x, dtype="<f4").tobytes()
+    n = len(data) // 4
+    fmt = struct.pack("<HHIIHHH", 3, 1, int(sr), int(sr) * 4, 4, 32, 0)  # IEEE float, mono, cbSize 0
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    chunks += b"fact" + struct.pack("<II", 4, n)
+    chunks += b"data" + struct.pack("<I", len(data))
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks) + len(data)) + b"WAVE" + chunks + data
+
+
 def write_wav(path: str | os.PathLike, x: np.ndarray, sr: int, subtype: str = "FLOAT") -> None:
-    """Write mono float audio atomically (temp file + rename) so no half-written WAV remains."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".wav", dir=path.parent)
-    os.close(fd)
-    try:
-        sf.write(tmp, np.asarray(x, dtype=np.float32), int(sr), subtype=subtype)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write mono audio atomically (temp file + rename), byte-stable: the same samples always give
+    the same file. `FLOAT` (32-bit float, the default) or a PCM subtype (`PCM_16`, `PCM_24`)."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 1:
+        raise ValueError(f"write_wav writes mono audio; got shape {x.shape}")
+    if subtype == "FLOAT":
+        payload = float_wav_bytes(x, sr)
+        atomic_write(path, lambda tmp: Path(tmp).write_bytes(payload), ".wav")
+    else:  # libsndfile writes no PEAK chunk (no timestamp) for PCM
+        atomic_write(path, lambda tmp: sf.write(tmp, x, int(sr), subtype=subtype, format="WAV"), ".wav")
 
 
-def loudest_window_start(x: np.ndarray, length: int) -> int:
-    """Start index of the `length`-sample window with the most energy (first one on ties)."""
-    if length >= len(x):
-        return 0
-    energy = np.concatenate([[0.0], np.cumsum(np.square(x, dtype=np.float64))])
-    window = energy[length:] - energy[:-length]
-    return int(np.argmax(window))
+def loudest_window_start(x: np.ndarray, length: int, lo: int = 0, hi: int | None = None, hop: int = 1) -> int:
+    """Start index of the `length`-sample window within x[lo:hi] with the most energy.
+
+    Candidate starts are lo, lo + hop, ...; the first of the loudest wins. Cumulative sums carry
+    rounding error of order eps x total energy, so windows within that of the maximum count as ties
+    and the pick does not depend on where the rounding fell. A 2-D `x` (samples x channels) sums
+    the channels' energy.
+    """
+    hi = x.shape[0] if hi is None else min(hi, x.shape[0])
+    length = min(int(length), hi - lo)
+    if length <= 0 or length >= hi - lo:
+        return lo
+    power = np.square(np.asarray(x[lo:hi]), dtype=np.float64)
+    if power.ndim > 1:
+        power = power.sum(axis=tuple(range(1, power.ndim)))
+    energy = np.concatenate(([0.0], np.cumsum(power)))
+    starts = np.arange(0, hi - lo - length + 1, max(1, int(hop)))
+    window = energy[starts + length] - energy[starts]
+    tol = 1e-9 * max(float(energy[-1]), np.finfo(np.float64).tiny)
+    return lo + int(starts[np.flatnonzero(window >= window.max() - tol)[0]])

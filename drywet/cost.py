@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from drywet.errors import DrywetError, InputError
+from drywet import quiet_tensorflow
+from drywet.errors import DrywetError, InputError, run_main
+from drywet.meta import ModelMeta
 
 DEFAULT_SAMPLE_RATE = 44100
 
@@ -38,7 +40,7 @@ def probe_signal(n_samples: int, sample_rate: int = DEFAULT_SAMPLE_RATE, seed: i
     return (x / 1.3 + 0.01 * rng.standard_normal(n_samples)).astype(np.float32)
 
 
-def measure_rtf(model, meta: dict, sample_rate: int, seconds: float = 5.0, repeats: int = 2,
+def measure_rtf(model, meta: ModelMeta, sample_rate: int, seconds: float = 5.0, repeats: int = 2,
                 batch_size: int = 8192) -> float:
     """Real-time factor of `drywet.inference.predict`: seconds of audio at `sample_rate` processed per
     second of wall-clock compute (> 1 is faster than real time). Best of `repeats` timed calls, after one
@@ -142,21 +144,17 @@ def main(argv: list[str] | None = None) -> int:
                     help="Hz (default: the model's, from model.json, else 44100)")
     ap.add_argument("--batch-size", type=int, default=8192, help="framed models: frames per batch")
     args = ap.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_tensorflow()
     _pin_threads(args.threads)
-    try:
-        from drywet.inference import load_model
+    from drywet.inference import load_model
 
-        model, meta = load_model(_model_file(args.model))
-        sr = args.sample_rate or int(meta.get("sample_rate") or DEFAULT_SAMPLE_RATE)
-        rtf = measure_rtf(model, meta, sr, args.seconds, args.repeats, args.batch_size)
-    except DrywetError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    model, meta = load_model(_model_file(args.model))
+    sr = args.sample_rate or meta.sample_rate
+    rtf = measure_rtf(model, meta, sr, args.seconds, args.repeats, args.batch_size)
     print(json.dumps({"rtf": round(rtf, 4), "threads": args.threads, "seconds": args.seconds,
                       "sample_rate": sr}), flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -6,26 +6,62 @@ from __future__ import annotations
 import json
 import os
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from drywet import quiet_tensorflow
 from drywet.errors import InputError
+from drywet.fileio import atomic_write
+from drywet.meta import CHECKPOINT_GLOB, ModelMeta, checkpoint_epoch
 
-META_NAME = "model.json"
+# Fixed stamps inside a saved .keras file (a zip): the same weights always give the same bytes.
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_KERAS_DATE = "1980-01-01@00:00:00"
 
 
-def save_model(model, path: str | os.PathLike, meta: dict) -> None:
-    """Save a Keras model and, beside it, its metadata (kind, structure, frame, sample rate)."""
+def save_keras(model, path: str | os.PathLike) -> None:
+    """Save a Keras model to a `.keras` file atomically and byte-stably.
+
+    Keras stamps the save date into the archive's `metadata.json` and the weights entry's zip time;
+    both are replaced by fixed values (and entries written in a fixed order), so DVC sees an
+    unchanged model as unchanged.
+    """
+    quiet_tensorflow()
+
+    def write(tmp: str) -> None:
+        raw = tmp + ".raw.keras"
+        try:
+            model.save(raw)
+            with zipfile.ZipFile(raw) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+                for name in sorted(src.namelist()):
+                    data = src.read(name)
+                    if name == "metadata.json":
+                        meta = json.loads(data)
+                        meta["date_saved"] = _KERAS_DATE
+                        data = json.dumps(meta, sort_keys=True).encode()
+                    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    info.external_attr = 0o644 << 16
+                    dst.writestr(info, data)
+        finally:
+            Path(raw).unlink(missing_ok=True)
+
+    atomic_write(path, write, ".keras")
+
+
+def save_model(model, path: str | os.PathLike, meta: ModelMeta) -> None:
+    """Save a Keras model and, beside it, its metadata (`model.json`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
-    (path.parent / META_NAME).write_text(json.dumps(meta, indent=2) + "\n")
+    save_keras(model, path)
+    meta.save(path.parent)
 
 
 def load_keras(path: str | os.PathLike):
     """Load a `.keras` file for inference only (no optimizer or loss needed)."""
+    quiet_tensorflow()
     import keras
 
     path = Path(path)
@@ -34,24 +70,24 @@ def load_keras(path: str | os.PathLike):
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as exc:  # noqa: BLE001 - keras raises many types for a bad file
-        raise InputError(f"{path}: cannot load model ({exc})") from None
+        raise InputError(f"{path}: cannot load model ({' '.join(str(exc).split())})") from None
 
 
 def load_model(path: str | os.PathLike):
-    """Load a `.keras` model (or a folder holding model.keras) and the metadata beside it."""
+    """Load a `.keras` model (or a folder holding model.keras) and the ModelMeta beside it."""
     path = Path(path)
     if path.is_dir():
         path = path / "model.keras"
-    meta_path = path.parent / META_NAME
     if not path.exists():
         raise InputError(f"{path}: model file not found")
-    if not meta_path.is_file():
-        raise InputError(f"{meta_path}: model metadata not found (expected beside the model)")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{meta_path}: not valid JSON ({exc})") from None
+    meta = ModelMeta.load(path.parent)
     return load_keras(path), meta
+
+
+def checkpoints(model_dir: str | os.PathLike) -> dict[int, Path]:
+    """The checkpoints saved in a model folder, by epoch."""
+    folder = Path(model_dir) / "checkpoints"
+    return {checkpoint_epoch(p): p for p in sorted(folder.glob(CHECKPOINT_GLOB))}
 
 
 def _progress(done: int, total: int, enabled: bool) -> None:
@@ -133,7 +169,7 @@ def stream_sequence(model, dry: np.ndarray, block: int = 4096, progress: bool = 
     return y
 
 
-def predict(model, meta: dict, dry: np.ndarray, batch_size: int = 8192,
+def predict(model, meta: ModelMeta, dry: np.ndarray, batch_size: int = 8192,
             progress: bool = False) -> np.ndarray:
     """Predict the wet signal for `dry` with a model of either kind (same length as `dry`).
 
@@ -141,10 +177,10 @@ def predict(model, meta: dict, dry: np.ndarray, batch_size: int = 8192,
     """
     from drywet.antialias import downsample, upsample
 
-    factor = int(meta.get("oversample", 1))
+    factor = meta.oversample
     x = upsample(dry, factor)
-    if meta["kind"] == "framed":
-        y = predict_framed(model, x, int(meta["frame"]), batch_size, progress)
+    if meta.kind == "framed":
+        y = predict_framed(model, x, meta.frame, batch_size, progress)
     else:
         y = predict_sequence(model, x, progress=progress)
     return downsample(y, factor, len(dry))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -21,6 +20,8 @@ from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
+from drywet.audio import loudest_window_start
+from drywet.fileio import atomic_write
 from drywet.metrics import hf_error_db
 
 # Headless rendering. Figures are built with Figure() rather than pyplot, so none is kept in
@@ -53,9 +54,8 @@ def _same_length(**signals: np.ndarray) -> list[np.ndarray]:
 
 
 def _save(fig: Figure, path: str | os.PathLike) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI)
+    """Save a PNG atomically with fixed metadata (no software version or date): byte-stable."""
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=DPI, format="png", metadata={"Software": None}))
 
 
 def _hz_axis(axis: Axis, sr: float) -> None:
@@ -200,15 +200,6 @@ def plot_error_spectrum(
     return 1
 
 
-def _loudest_start(x: np.ndarray, length: int, lo: int = 0, hi: int | None = None) -> int:
-    """Start (samples) of the `length`-sample window within x[lo:hi] with the most energy."""
-    hi = x.size if hi is None else hi
-    length = min(length, hi - lo)
-    energy = np.concatenate([[0.0], np.cumsum(np.square(x[lo:hi]))])
-    window_energy = energy[length:] - energy[:-length]
-    return lo + int(np.argmax(window_energy))  # first maximum: deterministic
-
-
 def plot_waveforms(
     dry: np.ndarray,
     target: np.ndarray,
@@ -229,11 +220,11 @@ def plot_waveforms(
     n = target.size
     long_len = max(1, min(n, round(long_s * sr)))
     if start_s is None:
-        long_start = _loudest_start(target, long_len)
+        long_start = loudest_window_start(target, long_len)
     else:
         long_start = min(max(0, round(start_s * sr)), n - long_len)
     zoom_len = max(1, min(long_len, round(zoom_ms * sr / 1000.0)))
-    zoom_start = _loudest_start(target, zoom_len, long_start, long_start + long_len)
+    zoom_start = loudest_window_start(target, zoom_len, long_start, long_start + long_len)
 
     fig = Figure(figsize=(12, 7), layout="constrained")
     ax_long, ax_zoom = fig.subplots(2, 1)

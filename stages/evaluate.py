@@ -8,12 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from drywet import audio, metrics, plots
+from drywet import audio, capture, metrics, plots, quiet_tensorflow
 from drywet.cost import measure_rtf, rtf_single_thread
 from drywet.errors import InputError
 from drywet.inference import load_model
-from drywet.models import get_structure, lstm_param_count, macs_per_sample
-from stages.common import load_params, run, staged_dir, write_json
+from drywet.meta import checkpoint_epoch
+from drywet.models import get_structure, macs_per_sample
+from drywet.params import EvaluateParams, load_section
+from stages.common import run, staged_dir, write_json
 
 
 def main() -> None:
@@ -25,57 +27,62 @@ def main() -> None:
     ap.add_argument("--plots", required=True)
     ap.add_argument("--epochs-metrics", required=True,
                     help="JSON: metrics of each checkpoint and the final model over the excerpt")
+    ap.add_argument("--train-metrics", required=True, help="the train stage's metrics (training time)")
     args = ap.parse_args()
-    p = load_params()["evaluate"]
-    cutoff = float(p["hf_cutoff_hz"])
-    rtf_seconds = float(p["rtf_seconds"])
+    p = load_section(EvaluateParams)
+    cutoff = p.hf_cutoff_hz
+    quiet_tensorflow()
     pdir, mdir = Path(args.predictions), Path(args.model)
     pred, sr = audio.read_wav(pdir / "pred.wav")
     target, _ = audio.read_wav(pdir / "target.wav")
     dry, _ = audio.read_wav(pdir / "dry.wav")
     info = json.loads((pdir / "predict.json").read_text())
-    meta = json.loads((mdir / "model.json").read_text())
-    structure = get_structure(meta["structure"])
+    model, meta = load_model(mdir)
+    structure = get_structure(meta.structure)
+    train_seconds = json.loads(Path(args.train_metrics).read_text()).get("train_seconds")
 
     result = {k: float(v) for k, v in metrics.compute_all(target, pred, sr, cutoff).items()}
     if not all(np.isfinite(v) for v in result.values()):
         raise InputError(f"{pdir / 'pred.wav'}: metrics are not finite (the model diverged?)")
     result.update({
-        "params": lstm_param_count(structure.layers, structure.units),
+        "params": meta.params,
         # An oversampled model runs `oversample` steps per output sample at the audio rate.
-        "macs_per_sample": macs_per_sample(structure, meta["kind"]) * int(meta.get("oversample", 1)),
+        "macs_per_sample": macs_per_sample(structure, meta.kind) * meta.oversample,
         "model_kib": round((mdir / "model.keras").stat().st_size / 1024, 1),
         # Real-time factor (seconds of audio per second of compute) on the same probe signal, with
         # TensorFlow's default threads and with one thread (in a subprocess: threads are fixed at start).
-        "rtf": round(measure_rtf(*load_model(mdir), sr, seconds=rtf_seconds), 3),
-        "rtf_1thread": round(rtf_single_thread(str(mdir / "model.keras"), seconds=rtf_seconds), 3),
-        "rtf_test_part": round(info["test_seconds"] / info["predict_seconds"], 3),
-        "train_seconds": meta["train_seconds"],
+        "rtf": round(measure_rtf(model, meta, sr, seconds=p.rtf_seconds), 3),
+        "rtf_1thread": round(rtf_single_thread(str(mdir / "model.keras"), seconds=p.rtf_seconds), 3),
+        "train_seconds": train_seconds,
         "test_seconds": info["test_seconds"],
     })
 
     # The study's "quality vs epochs" view: every checkpoint (and the final model) on one excerpt.
     start, n_ex = int(info["excerpt_start"]), int(info["excerpt_length"])
     excerpt = target[start:start + n_ex]
-    ckpts = {int(f.stem.split("_")[-1]): audio.read_wav(f)[0] for f in sorted(pdir.glob("ckpt_epoch_*.wav"))}
+    ckpts = {checkpoint_epoch(f): audio.read_wav(f)[0] for f in sorted(pdir.glob("ckpt_epoch_*.wav"))}
     by_epoch = {}
-    for epoch, y in sorted({**ckpts, int(meta["epochs"]): pred[start:start + n_ex]}.items()):
+    for epoch, y in sorted({**ckpts, meta.epochs: pred[start:start + n_ex]}.items()):
         m = metrics.compute_all(excerpt, y, sr, cutoff)
         by_epoch[f"e{epoch:03d}"] = {k: round(float(m[k]), 6) for k in ("esr", "hf_error_db", "stft_distance")}
 
-    title = f"{args.effect} · {meta['structure']} ({meta['kind']}) · {meta['train_examples']} examples · " \
-            f"{meta['epochs']} epochs"
+    title = f"{args.effect} · {meta.structure} ({meta.kind}) · {meta.train_examples} examples · " \
+            f"{meta.epochs} epochs"
     with staged_dir(args.plots) as tmp:
         plots.plot_spectrograms(target[start:start + n_ex], pred[start:start + n_ex], sr,
                                 tmp / "spectrograms.png", title)
         plots.plot_error_spectrum(target, pred, sr, tmp / "error_spectrum.png", title, cutoff)
         plots.plot_waveforms(dry, target, pred, sr, tmp / "waveforms.png", title,
-                             long_s=float(p["excerpt_s"]))
+                             long_s=p.excerpt_s)
         plots.plot_checkpoint_grid(target[start:start + n_ex], ckpts, sr, tmp / "checkpoints.png", title)
     write_json(args.epochs_metrics, by_epoch)
-    write_json(args.metrics, {k: (round(v, 6) if isinstance(v, float) else v) for k, v in result.items()})
+    # Capture checks: noise floor and the ESR it allows, repeatability, verdict (4 significant digits).
+    checks = capture.capture_checks(dry, target, sr, result["esr"])
+    write_json(args.metrics, {**{k: (round(v, 6) if isinstance(v, float) else v) for k, v in result.items()},
+                              **checks})
     print(f"{args.effect}: ESR {result['esr']:.4f}  MAE {result['mae']:.5f}  R2 {result['r2']:.4f}  "
-          f"HF error {result['hf_error_db']:.1f} dB", flush=True)
+          f"HF error {result['hf_error_db']:.1f} dB  ({checks['verdict']}; ESR floor {checks['esr_floor']})",
+          flush=True)
 
 
 if __name__ == "__main__":

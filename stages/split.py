@@ -6,11 +6,11 @@ import argparse
 from pathlib import Path
 
 from drywet import audio
-from drywet.split import split_bounds
-from stages.common import load_params, run, staged_dir, write_json
+from drywet.params import SplitParams, load_section
+from drywet.split import MIN_PART_SAMPLES, split_bounds
+from stages.common import run, staged_dir, write_json
 
-# Each part must hold at least this many samples: enough for the largest frame (64) many times over.
-MIN_PART_SAMPLES = 1024
+PARTS = ("train", "val", "test")
 
 
 def main() -> None:
@@ -18,20 +18,20 @@ def main() -> None:
     ap.add_argument("--aligned", required=True)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
-    p = load_params()["split"]
+    p = load_section(SplitParams)
     src = Path(args.aligned)
     dry, sr = audio.read_wav(src / "dry.wav")
     wet, _ = audio.read_wav(src / "wet.wav")
-    bounds = split_bounds(len(dry), float(p["test_fraction"]), float(p["val_fraction"]), MIN_PART_SAMPLES)
+    bounds = split_bounds(len(dry), p.test_fraction, p.val_fraction, MIN_PART_SAMPLES)
     with staged_dir(args.out) as tmp:
-        for part in ("train", "val", "test"):
+        for part in PARTS:
             start, stop = getattr(bounds, part)
             audio.write_wav(tmp / f"{part}_dry.wav", dry[start:stop], sr)
             audio.write_wav(tmp / f"{part}_wet.wav", wet[start:stop], sr)
         write_json(tmp / "split.json", {
             "sample_rate": sr,
-            **{f"{part}_start": int(getattr(bounds, part)[0]) for part in ("train", "val", "test")},
-            **{f"{part}_stop": int(getattr(bounds, part)[1]) for part in ("train", "val", "test")},
+            **{f"{part}_start": int(getattr(bounds, part)[0]) for part in PARTS},
+            **{f"{part}_stop": int(getattr(bounds, part)[1]) for part in PARTS},
         })
     print("split: " + ", ".join(f"{part} {(b[1] - b[0]) / sr:.1f} s" for part, b in
                                 (("train", bounds.train), ("val", bounds.val), ("test", bounds.test))),

@@ -54,10 +54,15 @@ def test_plot_waveforms(tmp_path: Path, signals: Signals, start_s: float | None)
 
 
 def test_loudest_start_is_the_loud_part() -> None:
+    from drywet.audio import loudest_window_start
+
     x = np.zeros(1000)
     x[600:650] = 1.0
-    assert plots._loudest_start(x, 50) == 600
-    assert plots._loudest_start(x, 50, lo=0, hi=300) == 0  # ties: first window
+    assert loudest_window_start(x, 50) == 600
+    assert loudest_window_start(x, 50, lo=0, hi=300) == 0  # ties: first window
+    assert loudest_window_start(x, 50, lo=550, hi=1000) == 600
+    assert loudest_window_start(x, 50, hop=7) == 602  # the first candidate start on the hop grid
+    assert loudest_window_start(np.stack([x, 2 * x], axis=1), 50) == 600
 
 
 def test_plot_checkpoint_grid(tmp_path: Path, signals: Signals) -> None:

@@ -1,0 +1,369 @@
+"""params.yaml, parsed once at the edge: one frozen dataclass per section, with its checks.
+
+A stage reads only the sections it declares in dvc.yaml (`load_section(AlignParams)`), gets a typed
+object, and passes named values down; nothing deeper in the library opens params.yaml. A value of
+the wrong type or out of range is a one-line ConfigError naming the key, e.g.
+`params.yaml: train.batch_size must be an integer >= 1, got 0`.
+
+Each field's check lives in its `metadata` (see `spec`): the type (int, float, bool, str, list of
+int), an inclusive/exclusive range, a set of choices, whether null is allowed. Keys missing from
+params.yaml take the field's default; a field without a default is required. Unknown keys are an
+error too (a misspelt key would otherwise be ignored silently).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from drywet.errors import ConfigError
+
+PARAMS_FILE = "params.yaml"
+
+# Effect names become folder names and DVC stage keys (`align@<fx>`).
+EFFECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def spec(kind: type, *, lo: float | None = None, hi: float | None = None, lo_open: bool = False,
+         hi_open: bool = False, choices: tuple | None = None, nullable: bool = False,
+         default: Any = dataclasses.MISSING, items: type | None = None, auto: bool = False) -> Any:
+    """A dataclass field with its check. `kind` is int, float, bool, str or list (of `items`).
+    `auto`: the string `auto` is also accepted (e.g. a latency that is measured unless given)."""
+    meta = {"kind": kind, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open,
+            "choices": choices, "nullable": nullable, "items": items, "auto": auto}
+    if isinstance(default, list):
+        return field(default_factory=lambda: tuple(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _describe(meta: dict) -> str:
+    kind = meta["kind"]
+    words = {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+             list: f"a list of {'integers' if meta['items'] is int else 'numbers'}"}[kind]
+    if meta["choices"] is not None:
+        words = "one of " + ", ".join(str(c) for c in meta["choices"])
+    lo, hi = meta["lo"], meta["hi"]
+    if lo is not None and hi is not None:
+        words += f" in {'(' if meta['lo_open'] else '['}{lo:g}, {hi:g}{')' if meta['hi_open'] else ']'}"
+    elif lo is not None:
+        words += f" {'>' if meta['lo_open'] else '>='} {lo:g}"
+    elif hi is not None:
+        words += f" {'<' if meta['hi_open'] else '<='} {hi:g}"
+    if meta["auto"]:
+        words += " or auto"
+    if meta["nullable"]:
+        words += " or null"
+    return words
+
+
+def _scalar(value: Any, kind: type) -> Any:
+    """Convert one YAML value to `kind`; raises ValueError when it is not one."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise ValueError
+    if kind is int:
+        if isinstance(value, bool):
+            raise ValueError
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
+            return int(value)
+        raise ValueError
+    if kind is float:
+        if isinstance(value, bool):
+            raise ValueError
+        out = float(value)  # YAML reads 1e-3 as a string; float() takes it
+        if not math.isfinite(out):
+            raise ValueError
+        return out
+    if kind is str:
+        if isinstance(value, (dict, list)) or value is None:
+            raise ValueError
+        return str(value)
+    raise TypeError(kind)
+
+
+def _check(value: Any, meta: dict, key: str) -> Any:
+    def bad() -> ConfigError:
+        return ConfigError(f"params.yaml: {key} must be {_describe(meta)}, got {value!r}")
+
+    if value is None:
+        if meta["nullable"]:
+            return None
+        raise bad()
+    if meta["auto"] and value == "auto":
+        return "auto"
+    kind = meta["kind"]
+    try:
+        if kind is list:
+            if not isinstance(value, (list, tuple)):
+                raise ValueError
+            out = tuple(_scalar(v, meta["items"] or float) for v in value)
+            checked = out
+        else:
+            out = _scalar(value, kind)
+            checked = (out,)
+    except (ValueError, TypeError):
+        raise bad() from None
+    for v in checked:
+        if meta["choices"] is not None and v not in meta["choices"]:
+            raise bad()
+        lo, hi = meta["lo"], meta["hi"]
+        if lo is not None and (v < lo or (meta["lo_open"] and v == lo)):
+            raise bad()
+        if hi is not None and (v > hi or (meta["hi_open"] and v == hi)):
+            raise bad()
+    return out
+
+
+T = TypeVar("T")
+
+
+def parse(cls: type[T], raw: Any, section: str) -> T:
+    """Build the frozen dataclass `cls` from the params section `raw` (a dict), checking every field."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"params.yaml: {section} must be a mapping of keys to values, got {raw!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ConfigError(f"params.yaml: unknown key {section}.{unknown[0]} "
+                          f"(valid keys: {', '.join(fields)})")
+    kwargs = {}
+    for name, f in fields.items():
+        key = f"{section}.{name}"
+        if name in raw:
+            kwargs[name] = _check(raw[name], f.metadata, key)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"params.yaml: {key} is missing")
+    obj = cls(**kwargs)
+    post = getattr(obj, "check", None)
+    if post is not None:
+        post(section)
+    return obj
+
+
+# --- the sections ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EffectParams:
+    """One effect: its recordings come from the virtual bench (`source: bench`, with the stand-in
+    pedal named by `pedal`) or from a folder with dry.wav and wet.wav; `channel` picks one channel of
+    a multi-channel file (null = the file must be mono)."""
+
+    name: str
+    source: str = spec(str, default="bench")
+    channel: int | None = spec(int, lo=0, nullable=True, default=None)
+    pedal: str | None = spec(str, nullable=True, default=None)
+
+    def check(self, section: str) -> None:
+        if self.source == "bench" and self.pedal is None and self.name not in BENCH_PEDALS:
+            raise ConfigError(f"params.yaml: {section}.pedal must name a stand-in pedal "
+                              f"({', '.join(BENCH_PEDALS)}) for a bench effect")
+        if self.pedal is not None and self.pedal not in BENCH_PEDALS:
+            raise ConfigError(f"params.yaml: {section}.pedal must be one of {', '.join(BENCH_PEDALS)}, "
+                              f"got {self.pedal!r}")
+
+    @property
+    def bench_pedal(self) -> str:
+        """The stand-in pedal a bench effect records (its `pedal`, else its name)."""
+        return self.pedal or self.name
+
+
+BENCH_PEDALS = ("sd1", "b65", "fuzz")
+
+
+def effects(raw: Any) -> dict[str, EffectParams]:
+    """The `effects` section: name -> EffectParams; names must be usable as folder names and DVC keys."""
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError("params.yaml: effects must map at least one effect name to its settings")
+    out = {}
+    for name, settings in raw.items():
+        name = str(name)
+        if not EFFECT_NAME.fullmatch(name):
+            raise ConfigError(f"params.yaml: effect name {name!r} must use only letters, digits, '_' and '-' "
+                              "(it becomes a folder name and a DVC stage key)")
+        settings = dict(settings or {})
+        if "name" in settings:
+            raise ConfigError(f"params.yaml: unknown key effects.{name}.name")
+        out[name] = parse_effect(settings, name)
+    return out
+
+
+def parse_effect(settings: dict, name: str) -> EffectParams:
+    """One effect's settings (`effects.<name>`), checked."""
+    fields = {f.name for f in dataclasses.fields(EffectParams)} - {"name"}
+    unknown = sorted(set(settings) - fields)
+    if unknown:
+        raise ConfigError(f"params.yaml: unknown key effects.{name}.{unknown[0]} "
+                          f"(valid keys: {', '.join(sorted(fields))})")
+    kw = {}
+    for f in dataclasses.fields(EffectParams):
+        if f.name in settings:
+            kw[f.name] = _check(settings[f.name], f.metadata, f"effects.{name}.{f.name}")
+    obj = EffectParams(name=name, **kw)
+    obj.check(f"effects.{name}")
+    return obj
+
+
+@dataclass(frozen=True)
+class BenchParams:
+    """The virtual bench: program material length and rate, oversampling of the stand-in pedals,
+    the recording chain's noise floor, and the seed everything is drawn from."""
+
+    seed: int = spec(int)
+    duration_s: float = spec(float, lo=2.0)
+    sample_rate: int = spec(int, lo=8000, hi=384000)
+    oversample: int = spec(int, lo=1, hi=32)
+    noise_dbfs: float = spec(float, hi=0.0)
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    """Contiguous split: the test part is the last `test_fraction`; validation is the last
+    `val_fraction` of what is left."""
+
+    test_fraction: float = spec(float, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    val_fraction: float = spec(float, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+
+
+@dataclass(frozen=True)
+class FrameParams:
+    """Framed models' examples: `count` training and `val_count` validation frames, drawn with `seed`."""
+
+    count: int = spec(int, lo=1)
+    val_count: int = spec(int, lo=1)
+    seed: int = spec(int)
+
+
+@dataclass(frozen=True)
+class AlignParams:
+    """Alignment of the wet recording against the dry one."""
+
+    max_latency_ms: float = spec(float, lo=0.0, lo_open=True)
+    min_correlation: float = spec(float, lo=0.0, hi=1.0)
+    subsample: bool = spec(bool, default=True)
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """Which model: `kind` (framed | sequence), the named `structure`, and the oversampling factor
+    it is trained and run at (anti-aliasing remedy)."""
+
+    kind: str = spec(str, choices=("framed", "sequence"))
+    structure: str = spec(str)
+    oversample: int = spec(int, choices=(1, 2, 4))
+    skip: bool = spec(bool, default=False)  # sequence kind: output = dense(LSTM) + dry
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """Training of the framed kind, exactly as the study defines it (Adam, `loss` on each frame's
+    one wet sample); `checkpoints` lists the epochs saved (those <= `epochs`)."""
+
+    epochs: int = spec(int, lo=1)
+    batch_size: int = spec(int, lo=1)
+    learning_rate: float = spec(float, lo=0.0, lo_open=True)
+    loss: str = spec(str, choices=("mse", "mae"))
+    seed: int = spec(int)
+    checkpoints: tuple[int, ...] = spec(list, items=int, lo=1, default=[])
+
+
+@dataclass(frozen=True)
+class TrainSequenceParams:
+    """Training of the sequence kind. Every epoch, segments of `segment` samples tile the whole
+    training part at a fresh random offset (`max_segments` caps them, null = all); the first `warmup`
+    samples of each segment are not scored. Adam at `learning_rate`, constant or decayed to 0 over
+    `epochs` (`schedule: cosine`); `loss` (mse, esr, esr_dc) after the pre-emphasis `preemph`
+    (none, first_order with `preemph_coeff`, aweight); training stops after `patience` epochs without
+    a lower validation ESR (null = never) and keeps the best epoch's weights."""
+
+    epochs: int = spec(int, lo=1)
+    batch_size: int = spec(int, lo=1)
+    segment: int = spec(int, lo=2)
+    warmup: int = spec(int, lo=0)
+    learning_rate: float = spec(float, lo=0.0, lo_open=True)
+    loss: str = spec(str, choices=("mse", "esr", "esr_dc"))
+    seed: int = spec(int)
+    patience: int | None = spec(int, lo=1, nullable=True, default=None)
+    max_segments: int | None = spec(int, lo=1, nullable=True, default=None)
+    schedule: str = spec(str, choices=("constant", "cosine"), default="cosine")
+    preemph: str = spec(str, choices=("none", "first_order", "aweight"), default="none")
+    preemph_coeff: float = spec(float, lo=0.0, hi=1.0, hi_open=True, default=0.85)
+    checkpoints: tuple[int, ...] = spec(list, items=int, lo=1, default=[])
+
+    def check(self, section: str) -> None:
+        if self.warmup >= self.segment:
+            raise ConfigError(f"params.yaml: {section}.warmup ({self.warmup}) must be smaller than "
+                              f"{section}.segment ({self.segment})")
+
+
+@dataclass(frozen=True)
+class PredictParams:
+    batch_size: int = spec(int, lo=1)
+    checkpoint_excerpt_s: float = spec(float, lo=0.0, lo_open=True)
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    hf_cutoff_hz: float = spec(float, lo=0.0, lo_open=True)
+    excerpt_s: float = spec(float, lo=0.0, lo_open=True)
+    rtf_seconds: float = spec(float, lo=0.0, lo_open=True)
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    excerpt_s: float = spec(float, lo=0.0, lo_open=True)
+
+
+SECTIONS: dict[type, str] = {
+    BenchParams: "bench",
+    AlignParams: "align",
+    ModelParams: "model",
+    TrainParams: "train",
+    TrainSequenceParams: "train_sequence",
+    SplitParams: "split",
+    FrameParams: "frame",
+    PredictParams: "predict",
+    EvaluateParams: "evaluate",
+    ReportParams: "report",
+}
+
+
+def load_raw(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
+    """The whole params file as a dict (a broken file is a one-line ConfigError)."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found (run from the repository root)") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections")
+    return data
+
+
+def load_section(cls: type[T], path: str | Path = PARAMS_FILE, section: str | None = None) -> T:
+    """Parse one section of params.yaml into `cls` (the section's name from SECTIONS by default)."""
+    section = section or SECTIONS[cls]
+    raw = load_raw(path)
+    if section not in raw:
+        raise ConfigError(f"params.yaml: section {section} is missing")
+    return parse(cls, raw[section], section)
+
+
+def load_effects(path: str | Path = PARAMS_FILE) -> dict[str, EffectParams]:
+    """The `effects` section of params.yaml."""
+    return effects(load_raw(path).get("effects"))
