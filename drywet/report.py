@@ -1,8 +1,8 @@
 """The listening report: one self-contained HTML page with players, figures and metrics per effect.
 
 Everything the page needs is inside it (audio as 16-bit WAV and figures as PNG, both in base64
-data URIs; inline CSS and a few lines of inline JavaScript), so it opens from disk, offline, with
-no server. Audio costs about 1.33 × 2 bytes per sample in the page (≈ 1.3 MB per 10 s at
+data URIs; the CSS and self-check script of drywet/templates inlined), so it opens from disk,
+offline, with no server. Audio costs about 1.33 × 2 bytes per sample in the page (≈ 1.3 MB per 10 s at
 48 kHz), so callers pass excerpts (see `excerpt`) rather than whole recordings.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 import math
 import numbers
 import os
@@ -18,14 +19,16 @@ import re
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from drywet.audio import rms_dbfs
-from drywet.errors import ConfigError
+from drywet.audio import read_wav, rms_dbfs, write_wav
+from drywet.errors import ConfigError, InputError
+from drywet.fileio import write_bytes, write_json
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MISSING = "–"  # shown for an absent or NaN value
@@ -59,6 +62,37 @@ class EffectSection:
     clips: list[AudioClip] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     notes: str = ""
+    checks: dict[str, float | int | str | None] = field(default_factory=dict)  # see `capture_summary`
+
+
+# ----------------------------------------------------------------------------------------------
+# Capture checks
+
+CHECK_KEYS = ("verdict", "esr", "esr_floor", "noise_floor_dbfs", "repeat_esr", "repeat_seconds")
+
+
+def capture_checks(metrics: Mapping[str, object]) -> dict[str, object]:
+    """The capture-check entries of an effect's metrics (see drywet.capture), in display order."""
+    return {k: metrics[k] for k in CHECK_KEYS if k in metrics}
+
+
+def capture_summary(checks: Mapping[str, object]) -> str:
+    """One plain-text paragraph: the verdict on the test ESR, beside what the recording allows."""
+    text = []
+    if "verdict" in checks:
+        esr = f" (test ESR {format_value(checks.get('esr'))})" if "esr" in checks else ""
+        text.append(f"Verdict{esr}: {checks['verdict']}, in Neural Amp Modeler's bands "
+                    "(< 0.01 great, < 0.035 not bad, < 0.1 might sound ok, < 0.3 probably won't sound great).")
+    if checks.get("esr_floor") is not None:
+        text.append(f"The noise floor ({format_value(checks.get('noise_floor_dbfs'))} dBFS in the target's "
+                    f"quietest windows) allows no ESR below {format_value(checks['esr_floor'])}.")
+    if checks.get("repeat_esr") is not None:
+        text.append(f"The two wet takes of a section the dry signal plays twice "
+                    f"({format_value(checks.get('repeat_seconds'))} s) differ by ESR "
+                    f"{format_value(checks['repeat_esr'])}.")
+    elif "verdict" in checks:
+        text.append("The dry signal plays no section twice, so repeatability is not measured.")
+    return " ".join(text)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -284,6 +318,11 @@ def _section_html(section: EffectSection, slug: str) -> str:
     )
     if section.notes.strip():
         parts.append(f'<div class="notes">{_paragraphs(section.notes)}</div>')
+    if section.checks:
+        parts.append('<h3>Capture checks</h3><div class="checks">')
+        parts.append(_paragraphs(capture_summary(section.checks)))
+        parts.append(_table(["check", "value"], ([k, v] for k, v in section.checks.items())))
+        parts.append("</div>")
     if section.clips:
         parts.append("<h3>Listen</h3>")
         parts.append('<div class="clips">' + "".join(_clip_html(c) for c in section.clips) + "</div>")
@@ -299,83 +338,17 @@ def _section_html(section: EffectSection, slug: str) -> str:
 # ----------------------------------------------------------------------------------------------
 # The page
 
-_CSS = """
-:root { color-scheme: light; --fg: #1d2125; --muted: #5c6670; --line: #d9dee3; --head: #eef1f4;
-        --stripe: #f8f9fa; --accent: #2457a6; --card: #ffffff; --bg: #fbfbfc; }
-* { box-sizing: border-box; }
-body { margin: 0; background: var(--bg); color: var(--fg);
-       font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-main { max-width: 1180px; margin: 0 auto; padding: 1.5rem 1.25rem 3rem; }
-header h1 { margin: 0 0 .35rem; font-size: 1.7rem; }
-header p { margin: .3rem 0; color: var(--muted); max-width: 75ch; }
-nav ul { list-style: none; padding: 0; margin: .6rem 0 0; display: flex; flex-wrap: wrap; gap: .4rem .9rem; }
-a { color: var(--accent); text-decoration: none; }
-a:hover { text-decoration: underline; }
-h2 { font-size: 1.35rem; margin: 0 0 .6rem; }
-h2 .name { font: 500 .8rem/1 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
-           color: var(--muted); background: var(--head); border-radius: 4px; padding: .2rem .4rem;
-           vertical-align: middle; }
-h3 { font-size: 1.02rem; margin: 1.2rem 0 .5rem; color: var(--muted); text-transform: uppercase;
-     letter-spacing: .04em; }
-section { background: var(--card); border: 1px solid var(--line); border-radius: 8px;
-          padding: 1.1rem 1.25rem 1.3rem; margin: 1.4rem 0; }
-.notes p { margin: .3rem 0; max-width: 80ch; }
-.table-wrap { overflow-x: auto; }
-table { border-collapse: collapse; font-size: .92rem; margin: .2rem 0; }
-th, td { border: 1px solid var(--line); padding: .3rem .6rem; text-align: left; vertical-align: top; }
-thead th { background: var(--head); font-weight: 600; white-space: nowrap; }
-tbody tr:nth-child(even) { background: var(--stripe); }
-tbody th { font-weight: 600; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.clips { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: .7rem; }
-.clip { border: 1px solid var(--line); border-radius: 6px; padding: .55rem .7rem; background: var(--stripe); }
-.clip-label { font-weight: 600; margin-bottom: .3rem; overflow-wrap: anywhere; }
-.clip audio { width: 100%; display: block; }
-.clip-meta { font-size: .8rem; color: var(--muted); margin-top: .25rem; }
-.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 1rem; }
-figure { margin: 0; }
-figure img { max-width: 100%; height: auto; display: block; border: 1px solid var(--line); border-radius: 4px;
-             background: #fff; }
-figcaption { font-size: .85rem; color: var(--muted); margin-top: .3rem; }
-.empty { color: var(--muted); font-style: italic; }
-.extra { margin: 1.4rem 0; }
-"""
+def _template(name: str) -> str:
+    """A file from drywet/templates (package data: the page's CSS and its self-check script)."""
+    return resources.files("drywet").joinpath("templates", name).read_text(encoding="utf-8")
 
-# Counts audio elements whose metadata loaded and images that decoded, and writes the counts
-# onto #selfcheck so a headless browser's DOM dump shows whether every embedded file plays.
-_SELFCHECK_JS = """
-(function () {
-  "use strict";
-  var box = document.getElementById("selfcheck");
-  var loaded = false, finished = false;
-  function update(state) {
-    if (finished) { return; }
-    var audios = document.querySelectorAll("audio"), ready = 0, failed = 0;
-    audios.forEach(function (a) {
-      if (a.readyState >= 1 && a.duration > 0) { ready++; } else if (a.error) { failed++; }
-    });
-    var images = document.querySelectorAll("img"), ok = 0;
-    images.forEach(function (i) { if (i.complete && i.naturalWidth > 0) { ok++; } });
-    box.setAttribute("data-audio-total", audios.length);
-    box.setAttribute("data-audio-ready", ready);
-    box.setAttribute("data-audio-failed", failed);
-    box.setAttribute("data-images-total", images.length);
-    box.setAttribute("data-images-ok", ok);
-    // Final only after window load, when every image has either decoded or failed.
-    if (loaded && ready + failed === audios.length) { state = "done"; }
-    box.setAttribute("data-state", state);
-    finished = state !== "pending";
-  }
-  // Media events do not bubble; listening in the capture phase sees them all.
-  document.addEventListener("loadedmetadata", function () { update("pending"); }, true);
-  document.addEventListener("error", function () { update("pending"); }, true);
-  window.addEventListener("load", function () {
-    loaded = true;
-    update("pending");
-    setTimeout(function () { update("timeout"); }, TIMEOUT_MS);
-  });
-})();
-""".replace("TIMEOUT_MS", str(SELFCHECK_TIMEOUT_MS))
+
+def _css() -> str:
+    return _template("report.css")
+
+
+def _selfcheck_js() -> str:
+    return _template("selfcheck.js").replace("TIMEOUT_MS", str(SELFCHECK_TIMEOUT_MS))
 
 
 def render_report(
@@ -425,9 +398,9 @@ def render_report(
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="color-scheme" content="light">\n'
-        f"<title>{t}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
+        f"<title>{t}</title>\n<style>{_css()}</style>\n</head>\n<body>\n<main>\n"
         + "\n".join(body)
-        + f"\n</main>\n{selfcheck}\n<script>{_SELFCHECK_JS}</script>\n</body>\n</html>\n"
+        + f"\n</main>\n{selfcheck}\n<script>{_selfcheck_js()}</script>\n</body>\n</html>\n"
     )
 
 
@@ -444,3 +417,51 @@ def write_report(path: str | os.PathLike, html: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# ----------------------------------------------------------------------------------------------
+# A section on disk: what the per-effect stage hands to the report stage
+
+SECTION_FILE = "section.json"
+
+
+def save_section(section: EffectSection, folder: str | os.PathLike,
+                 extra: Mapping[str, object] | None = None) -> None:
+    """Write `section` into `folder`: section.json, clip_NN.wav (16-bit, as the page embeds them)
+    and figure_NN.png. `extra` (JSON-able) is stored beside it for the caller (e.g. a table row)."""
+    folder = Path(folder)
+    clips = []
+    for i, clip in enumerate(section.clips):
+        name = f"clip_{i:02d}.wav"
+        x = np.clip(np.nan_to_num(np.asarray(clip.samples, dtype=np.float64)), -1.0, 1.0)
+        write_wav(folder / name, x, clip.sample_rate, "PCM_16")
+        clips.append({"label": clip.label, "file": name})
+    figures = []
+    for i, fig in enumerate(section.figures):
+        png_data_uri(fig.png)  # rejects anything but a PNG now rather than at render time
+        name = f"figure_{i:02d}.png"
+        write_bytes(folder / name, fig.png)
+        figures.append({"caption": fig.caption, "file": name})
+    write_json(folder / SECTION_FILE, {
+        "name": section.name, "title": section.title, "notes": section.notes,
+        "metrics": [[k, v] for k, v in section.metrics.items()],  # pairs: keeps the display order
+        "checks": [[k, v] for k, v in section.checks.items()],
+        "clips": clips, "figures": figures, "extra": dict(extra or {}),
+    })
+
+
+def load_section(folder: str | os.PathLike) -> tuple[EffectSection, dict]:
+    """Read a section written by `save_section`; returns it and its `extra`."""
+    folder = Path(folder)
+    path = folder / SECTION_FILE
+    if not path.is_file():
+        raise InputError(f"{path}: report section not found (run its section stage first)")
+    d = json.loads(path.read_text())
+    clips = []
+    for c in d["clips"]:
+        x, sr = read_wav(folder / c["file"])
+        clips.append(AudioClip(c["label"], x, sr))
+    figures = [Figure(f["caption"], (folder / f["file"]).read_bytes()) for f in d["figures"]]
+    section = EffectSection(d["name"], d["title"], dict(map(tuple, d["metrics"])), clips, figures,
+                            d.get("notes", ""), dict(map(tuple, d.get("checks", []))))
+    return section, d.get("extra", {})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import re
 import subprocess
 import sys
 import time
@@ -23,7 +24,6 @@ import pandas as pd
 from drywet.errors import ConfigError, DrywetError
 from drywet.models import STRUCTURES, get_structure, lstm_param_count, macs_per_sample
 
-EFFECTS = ("sd1", "b65")
 STUDY_COUNTS = (10_000, 40_000, 100_000, 500_000)
 
 
@@ -108,7 +108,26 @@ def _param(row: dict, key: str):
     return _metric(row, "params.yaml", key)
 
 
+_EFFECT_PARAM = re.compile(r"(?:params\.yaml:)?effects\.([A-Za-z0-9][A-Za-z0-9_-]*)\.")
+_EFFECT_METRICS = re.compile(r"metrics/([A-Za-z0-9][A-Za-z0-9_-]*)\.json:")
+
+
+def effects_in_row(row: dict) -> list[str]:
+    """The effects an experiment ran, in order: from its `effects.<fx>.*` params, else from its
+    `metrics/<fx>.json` metrics (params.yaml decides the effects; nothing here lists them)."""
+    found: dict[str, None] = {}
+    for pattern in (_EFFECT_PARAM, _EFFECT_METRICS):
+        for key in row:
+            m = pattern.match(key) if isinstance(key, str) else None
+            if m:
+                found.setdefault(m.group(1))
+        if found:
+            break
+    return list(found)
+
+
 METRIC_KEYS = ("macs_per_sample", "mae", "r2", "esr", "esr_preemph", "stft_distance", "hf_error_ratio", "hf_error_db",
+               "esr_floor", "noise_floor_dbfs", "repeat_esr",
                "model_kib", "rtf", "rtf_1thread", "train_seconds", "test_seconds")
 
 
@@ -122,8 +141,12 @@ def table_from_rows(rows: list[dict]) -> pd.DataFrame:
             continue
         s = STRUCTURES[structure]
         kind = _param(row, "model.kind") or "framed"
-        for fx in EFFECTS:
+        effects = effects_in_row(row)
+        for fx in effects:
             values = {k: _metric(row, f"metrics/{fx}.json", k) for k in METRIC_KEYS}
+            if len(effects) > 1:  # a bare key belongs to the only effect, never to one of several
+                values = {k: row.get(f"metrics/{fx}.json:{k}") for k in METRIC_KEYS}
+                values = {k: (None if v in ("-", "", "None") else v) for k, v in values.items()}
             if np.isnan(_number(values["esr"])):
                 continue
             if np.isnan(_number(values["macs_per_sample"])):
@@ -341,10 +364,17 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--dry", action="store_true", help="print the commands only")
     r = sub.add_parser("run", help="start the queue (dvc queue start -j N) and wait for it")
     r.add_argument("-j", "--jobs", type=int, default=1)
+    r.add_argument("--engine", choices=("dvc", "ray"), default="dvc",
+                   help="dvc: the local DVC queue (default); ray: one Ray task per queued point (drywet/study_ray.py)")
+    r.add_argument("--address", default=None, help="ray: the cluster (auto, HOST:PORT; default: Ray's own choice)")
+    r.add_argument("--git-remote", default="origin", help="ray: git remote the tasks clone from and push to")
+    r.add_argument("--dvc-remote", default=None, help="ray: DVC remote for the outputs (default: the default one)")
+    r.add_argument("--max-retries", type=int, default=2, help="ray: new attempts for a failed point")
     a = sub.add_parser("aggregate", help="collect every experiment into metrics/study.{csv,md} + figures")
     a.add_argument("--metrics-dir", default="metrics")
     a.add_argument("--plots-dir", default="plots/study")
     a.add_argument("--all-commits", action="store_true", help="include experiments of every commit")
+    a.add_argument("--remote", default=None, help="first dvc exp pull every experiment from this git remote")
     sub.add_parser("presets", help="list the presets")
     args = ap.parse_args(argv)
     try:
@@ -354,6 +384,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "queue":
             for cmd in queue_commands(args.preset):
                 print(" ".join(cmd)) if args.dry else _run(cmd)
+        elif args.command == "run" and args.engine == "ray":
+            from drywet.study_ray import run_on_ray
+
+            run_on_ray(args.address, args.git_remote, args.dvc_remote, args.max_retries)
         elif args.command == "run":
             _run(["dvc", "queue", "start", "-j", str(args.jobs)])
             while True:  # wait for the workers; `dvc queue status` lists what is left
@@ -365,6 +399,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             import dvc.api
 
+            if args.remote:  # metrics are in git, so the experiments' refs are enough
+                _run(["dvc", "exp", "pull", "--no-cache", *(["-A"] if args.all_commits else []), args.remote])
             rows = dvc.api.exp_show(num=10_000 if args.all_commits else 1)
             df = aggregate(rows, Path(args.metrics_dir), Path(args.plots_dir))
             print(to_markdown(best_models(df)), flush=True)

@@ -6,44 +6,51 @@ import argparse
 from pathlib import Path
 
 from drywet import audio
-from stages.common import load_params, run, staged_dir, warn, write_json
+from drywet.errors import ConfigError
+from drywet.params import BenchParams, load_effects, load_section
+from stages.common import run, staged_dir, warn, write_json
 
 # Lengths of the two recordings may differ by at most this much before alignment (seconds).
 MAX_LENGTH_MISMATCH_S = 1.0
 
 
 def main() -> None:
+    # Every effect name is checked first: a name that cannot be a folder or a DVC stage key is one
+    # `error:` line, even when it broke the command line DVC built from it.
+    effects = load_effects()
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--effect", required=True)
     ap.add_argument("--out", required=True, help="folder for dry.wav and wet.wav")
     ap.add_argument("--truth", required=True, help="JSON with the bench's recording truth (tests only)")
     args = ap.parse_args()
-    params = load_params()
-    fx = params["effects"][args.effect]
-    source = str(fx.get("source", "bench"))
-    truth: dict = {"effect": args.effect, "source": source}
+    if args.effect not in effects:
+        raise ConfigError(f"params.yaml: effects has no {args.effect!r} (it has {', '.join(effects)})")
+    fx = effects[args.effect]
+    source = fx.source
+    truth: dict = {"source": source}
 
     if source == "bench":
         from drywet.bench import run_bench
 
-        b = params["bench"]
-        dry, wet, truth_bench = run_bench(args.effect, float(b["duration_s"]), int(b["sample_rate"]),
-                                          int(b["oversample"]), float(b["noise_dbfs"]), int(b["seed"]))
+        b = load_section(BenchParams)
+        dry, wet, truth_bench = run_bench(fx.bench_pedal, b.duration_s, b.sample_rate, b.oversample,
+                                          b.noise_dbfs, b.seed)
         truth.update(truth_bench)
-        sr = int(b["sample_rate"])
-        dry_name, wet_name = f"bench:{args.effect}/dry", f"bench:{args.effect}/wet"
+        truth["pedal"] = fx.bench_pedal
+        sr = b.sample_rate
+        dry_name, wet_name = f"bench:{fx.bench_pedal}/dry", f"bench:{fx.bench_pedal}/wet"
     else:
         folder = Path(source)
-        channel = fx.get("channel")
         dry_name, wet_name = str(folder / "dry.wav"), str(folder / "wet.wav")
-        dry, sr = audio.read_wav(dry_name, channel)
-        wet, sr_wet = audio.read_wav(wet_name, channel)
+        dry, sr = audio.read_wav(dry_name, fx.channel)
+        wet, sr_wet = audio.read_wav(wet_name, fx.channel)
         if sr != sr_wet:
             raise audio.InputError(f"{wet_name}: sample rate {sr_wet} Hz differs from {dry_name} ({sr} Hz)")
         if abs(len(dry) - len(wet)) > MAX_LENGTH_MISMATCH_S * sr:
             raise audio.InputError(
                 f"{wet_name}: length {len(wet)} differs from dry ({len(dry)}) by more than "
                 f"{MAX_LENGTH_MISMATCH_S:g} s; trim the recordings to the same take")
+    truth["effect"] = args.effect
 
     min_len = int(sr)  # one second: anything shorter cannot be aligned, split and framed
     for x, name in ((dry, dry_name), (wet, wet_name)):

@@ -21,14 +21,17 @@ import pytest
 import soundfile as sf
 from matplotlib.figure import Figure as MplFigure
 
-from drywet.errors import ConfigError
+from drywet.errors import ConfigError, InputError
 from drywet.report import (
     AudioClip,
     EffectSection,
     Figure,
+    capture_checks,
     excerpt,
     format_value,
+    load_section,
     render_report,
+    save_section,
     write_report,
 )
 from tests.browser import dump_dom, find_chromium
@@ -294,6 +297,36 @@ def test_excerpt_with_start_short_input_and_bad_length() -> None:
         excerpt(x, SR, 0.0)
     with pytest.raises(ConfigError):
         excerpt(x, SR, 1.0, start_s=-1.0)
+
+
+def test_capture_checks_show_the_verdict_beside_the_floors() -> None:
+    metrics = {"esr": 0.02, "mae": 0.1, "verdict": "not bad", "esr_floor": 1.5e-5, "noise_floor_dbfs": -87.3,
+               "repeat_esr": 2.5e-5, "repeat_seconds": 6.0}
+    checks = capture_checks(metrics)
+    assert list(checks) == ["verdict", "esr", "esr_floor", "noise_floor_dbfs", "repeat_esr", "repeat_seconds"]
+    page = render_report("r", [EffectSection("fx", "FX", metrics, checks=checks)])
+    block = page[page.index("<h3>Capture checks</h3>"):page.index("<h3>Metrics</h3>")]
+    assert "not bad" in block and "1.500e-05" in block and "-87.3 dBFS" in block and "6 s" in block
+    no_repeat = render_report("r", [EffectSection("fx", "FX", {}, checks=capture_checks(
+        {"esr": 0.5, "verdict": "something seems to have gone wrong", "esr_floor": None}))])
+    assert "plays no section twice" in no_repeat and "ESR below" not in no_repeat
+    assert "Capture checks" not in render_report("r", _sections())
+
+
+def test_section_round_trips_through_its_folder(tmp_path: Path) -> None:
+    section = _sections()[1]
+    section.checks = {"verdict": "great", "esr_floor": 1e-6}
+    save_section(section, tmp_path, extra={"row": {"effect": "b65", "esr": 0.02}})
+    again, extra = load_section(tmp_path)
+    assert extra == {"row": {"effect": "b65", "esr": 0.02}}
+    for c_again, c in zip(again.clips, section.clips, strict=True):
+        assert (c_again.label, c_again.sample_rate) == (c.label, c.sample_rate)
+        np.testing.assert_allclose(c_again.samples, np.clip(c.samples, -1, 1), atol=PCM16_TOL)
+    assert [(f.caption, f.png) for f in again.figures] == [(f.caption, f.png) for f in section.figures]
+    assert (again.name, again.title, again.notes, again.metrics, again.checks) == (
+        section.name, section.title, section.notes, section.metrics, section.checks)
+    with pytest.raises(InputError, match="section"):
+        load_section(tmp_path / "missing")
 
 
 # ----------------------------------------------------------------------------------------------

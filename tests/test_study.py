@@ -60,6 +60,19 @@ def test_table_one_row_per_experiment_and_effect() -> None:
     assert row["esr"] == pytest.approx(0.02) and row["params"] > 0 and row["macs_per_sample"] > 0
 
 
+def test_effects_come_from_the_rows_not_from_a_fixed_list() -> None:
+    three = fake_row("three", "l1_u16_f32", 10000, 10, {"sd1": 0.1, "fz": 0.2, "mypedal": 0.3})
+    assert study.effects_in_row(three) == ["sd1", "fz", "mypedal"]
+    # One effect: DVC drops the file prefix from unambiguous metric names; the params name the effect.
+    one = {"Experiment": "one", "rev": "one", "model.structure": "l1_u16_f32", "model.kind": "framed",
+           "frame.count": 10000, "train.epochs": 10, "effects.mypedal.source": "data/recordings/mypedal",
+           "esr": 0.04, "mae": 0.01, "r2": 0.9}
+    assert study.effects_in_row(one) == ["mypedal"]
+    df = study.table_from_rows([three, one])
+    assert sorted(df["effect"]) == ["fz", "mypedal", "mypedal", "sd1"]
+    assert df[(df.experiment == "one")]["esr"].tolist() == [0.04]
+
+
 def test_best_models_and_pareto() -> None:
     df = study.table_from_rows(ROWS)
     best = study.best_models(df, n=1)

@@ -26,6 +26,12 @@ LEVEL_TIERS_DBFS = {"soft": (-40.0, -24.0), "medium": (-24.0, -10.0), "hard": (-
 KINDS = ("single", "chords", "chugs", "lead")
 TEST_SECTION_S = 21.0  # nominal length of the test-signal section (see `_test_section`)
 TEST_FRACTION = 0.08  # share of a short recording given to test signals
+# The repeated section (see `repeat_layout`): like Neural Amp Modeler's capture signal, one section
+# is played twice so the two wet takes show how repeatable the capture is. Both copies lie inside
+# the last 20 % (the default test part), so the same dry never reaches training and test.
+REPEAT_S = 6.0  # length of each copy, at most
+REPEAT_FRACTION = 0.06  # ... and at most this share of the recording
+REPEAT_PART = 0.2  # both copies lie inside this final share of the recording
 MAX_PARTIAL_HZ = 10_000.0  # a magnetic pickup's output is small above this
 CHUNK = 256  # samples per block of the fixed-pitch synthesis
 ROWS_PER_PRODUCT = 8  # chunks per matrix product
@@ -453,12 +459,42 @@ def _test_section(scale: float, sr: int, rng: np.random.Generator) -> np.ndarray
 # ----------------------------------------------------------------------------------------------
 
 
+def repeat_layout(n_total: int, sr: int) -> tuple[int, int, int] | None:
+    """Where `make_dry` repeats a section: (first copy's start, second copy's start, length) in
+    samples, or None when the recording is too short (under 0.1 s per copy).
+
+    The block [gap | copy | gap | copy | gap] ends a margin (1 % of the length, at least 0.1 s,
+    more than alignment trims) before the end, and starts after the last REPEAT_PART of the
+    recording begins, with the same margin.
+    """
+    margin = max(int(0.1 * sr), n_total // 100)
+    part = int(REPEAT_PART * n_total) - 2 * margin
+    length = min(int(REPEAT_S * sr), int(REPEAT_FRACTION * n_total))
+    gap = max(1, length // 20)
+    if length < int(0.1 * sr) or 2 * length + 3 * gap > part:
+        return None
+    second = n_total - margin - gap - length
+    first = second - gap - length
+    return first, second, length
+
+
+def _fade_edges(x: np.ndarray, start: int, stop: int, sr: int, seconds: float = 0.01) -> None:
+    """Fade the material out just before `start` and in just after `stop` (no clicks at the cuts)."""
+    n = int(seconds * sr)
+    ramp = 0.5 - 0.5 * np.cos(np.pi * np.arange(n) / max(n, 1))
+    lo = max(0, start - n)
+    x[lo:start] *= ramp[::-1][n - (start - lo):]
+    hi = min(x.size, stop + n)
+    x[stop:hi] *= ramp[:hi - stop]
+
+
 def make_dry(duration_s: float = 480.0, sample_rate: int = 44100, seed: int = 0) -> np.ndarray:
     """Deterministic dry guitar program material, float32 mono, `duration_s` long, peak <= 0.9.
 
     Starts with a test-signal section (at most 21 s), then phrases whose kinds cycle through a
     shuffled order of single notes, chords, chugs and lead lines, so even a few seconds hold all
-    of them; each group of four phrases spans soft, medium (x2) and hard levels.
+    of them; each group of four phrases spans soft, medium (x2) and hard levels. Near the end, one
+    section is played twice (see `repeat_layout`).
     """
     if not duration_s > 0:
         raise ConfigError(f"bench duration_s must be positive, got {duration_s}")
@@ -489,6 +525,16 @@ def make_dry(duration_s: float = 480.0, sample_rate: int = 44100, seed: int = 0)
         out[start : start + phrase.size] += phrase
         t += length + (rng.uniform(0.0, 0.06 * length) if rng.random() < 0.6 else 0.0)
     out = out[:n_total]
+    layout = repeat_layout(n_total, sr)
+    if layout is not None:
+        first, second, length = layout
+        gap = second - first - length
+        section = _fade(out[first:first + length].copy(), sr, 0.01)
+        # Silence before, between and after the copies, so both start from the same (rested) state.
+        out[first - gap:second + length + gap] = 0.0
+        out[first:first + length] = section
+        out[second:second + length] = section
+        _fade_edges(out, first - gap, second + length + gap, sr)
     if n_total:
         out[-min(n_total, int(0.01 * sr)):] *= np.linspace(1.0, 0.0, min(n_total, int(0.01 * sr)))
         peak = np.abs(out).max()

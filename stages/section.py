@@ -1,0 +1,71 @@
+"""Stage `section@<fx>`: one effect's part of the listening report (data/report/<fx>/): audio
+excerpts of dry, target, prediction and checkpoints, the figures, the metrics and capture checks.
+
+The `report` stage depends on the folder holding every effect's section (data/report), so
+dvc.yaml needs no list of effects beyond params.yaml's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from drywet import audio
+from drywet.meta import ModelMeta, checkpoint_epoch
+from drywet.params import ReportParams, load_effects, load_section
+from drywet.report import AudioClip, EffectSection, Figure, capture_checks, excerpt, save_section
+from stages.common import run, staged_dir
+
+FIGURES = (("spectrograms", "Spectrograms of target and prediction (same colour scale)"),
+           ("error_spectrum", "Long-term spectrum of target, prediction and error"),
+           ("waveforms", "Waveforms: dry, target, prediction"),
+           ("checkpoints", "Spectrogram at each saved checkpoint epoch"))
+TABLE_KEYS = ("verdict", "esr", "esr_floor", "repeat_esr", "mae", "r2", "esr_preemph", "stft_distance",
+              "hf_error_db", "params", "macs_per_sample", "rtf")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--effect", required=True)
+    ap.add_argument("--metrics", required=True, help="the evaluate stage's metrics/<fx>.json")
+    ap.add_argument("--align", required=True, help="the align stage's metrics/align/<fx>.json")
+    ap.add_argument("--model", required=True, help="the model's model.json")
+    ap.add_argument("--predictions", required=True)
+    ap.add_argument("--plots", required=True)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    seconds = load_section(ReportParams).excerpt_s
+    fx = load_effects()[args.effect]
+    m = json.loads(Path(args.metrics).read_text())
+    align = json.loads(Path(args.align).read_text())
+    meta = ModelMeta.load(args.model)
+    pdir = Path(args.predictions)
+
+    target, sr = audio.read_wav(pdir / "target.wav")
+    sl = excerpt(target, sr, seconds)
+    clips = [AudioClip(label, audio.read_wav(pdir / f"{name}.wav")[0][sl], sr)
+             for name, label in (("dry", "dry (input)"), ("target", "target (wet recording)"),
+                                 ("pred", f"prediction ({meta.epochs} epochs)"))]
+    info = json.loads((pdir / "predict.json").read_text())
+    start, n = int(info["excerpt_start"]), min(int(info["excerpt_length"]), sl.stop - sl.start)
+    for ck in sorted(pdir.glob("ckpt_epoch_*.wav"), key=checkpoint_epoch):
+        clips.append(AudioClip(f"checkpoint, epoch {checkpoint_epoch(ck)}", audio.read_wav(ck)[0][:n], sr))
+    clips.append(AudioClip("target at the checkpoint excerpt", target[start:start + n], sr))
+    figures = [Figure(caption, (Path(args.plots) / f"{name}.png").read_bytes()) for name, caption in FIGURES]
+
+    metrics = {**m, "latency_ms": align["latency_ms"], "align_correlation": align["peak_correlation"]}
+    source = "virtual bench, stand-in pedal " + fx.bench_pedal if fx.source == "bench" else fx.source
+    title = (f"{args.effect}: {meta.structure} ({meta.kind}), {meta.train_examples} training examples, "
+             f"{meta.epochs} epochs")
+    section = EffectSection(args.effect, title, metrics, clips, figures, notes=f"Recordings: {source}, {sr} Hz.",
+                            checks=capture_checks(m))
+    row = {"effect": args.effect, "source": source, "sample_rate": sr, "structure": meta.structure,
+           "kind": meta.kind, **{k: m.get(k) for k in TABLE_KEYS}}
+    with staged_dir(args.out) as tmp:
+        save_section(section, tmp, extra={"row": list(row.items())})  # pairs: JSON keys are sorted
+    print(f"{args.effect}: report section with {len(clips)} clips and {len(figures)} figures", flush=True)
+
+
+if __name__ == "__main__":
+    run(main)
