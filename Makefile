@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 NAMVENV ?= .venv-nam
 
-.PHONY: setup pipeline test test-nam lint bench
+.PHONY: setup pipeline test test-nam test-ray lint bench
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,11 +28,19 @@ lint: $(STAMP)
 bench: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m benchmarks.run
 
-# Cross-check the .nam export against Neural Amp Modeler's own loader (needs PyTorch, so it lives in a
-# separate environment; skipped with a message when the packages cannot be installed).
+# Cross-check the exports against the plugins' own loaders: NAM's (neural-amp-modeler) for .nam, and
+# PyTorch's nn.LSTM + nn.Linear for the Proteus state dict. Both need PyTorch, so they live in a separate
+# environment; skipped with a message when the packages cannot be installed.
 test-nam:
 	@if $(PYTHON) -m venv $(NAMVENV) && $(NAMVENV)/bin/pip install --quiet torch==2.13.0 \
 	    && $(NAMVENV)/bin/pip install --quiet neural-amp-modeler==0.13.0 tensorflow-cpu==2.21.0 \
-	       "keras>=3.10,<4" "numpy>=2.0,<2.5" "scipy>=1.14,<1.18" "soundfile>=0.12,<0.15" pyyaml pytest; then \
-	  $(NAMVENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_export.py; \
+	       "keras>=3.10,<4" "numpy>=2.0,<2.5" "scipy>=1.14,<1.18" "soundfile>=0.12,<0.15" \
+	       "numba>=0.61,<0.69" pyyaml pytest; then \
+	  $(NAMVENV)/bin/python -m pytest -q -rs -p no:cacheprovider tests/test_export.py; \
 	else echo "neural-amp-modeler could not be installed here; the NAM cross-check was skipped"; fi
+
+# The study on a two-CPU Ray cluster that the test starts in a loopback-only network namespace
+# (tests/test_ray.py; a few minutes). Ray goes into the project's environment (requirements-ray.txt).
+test-ray: $(STAMP)
+	$(BIN)/pip install --quiet -r requirements-ray.txt
+	PATH="$(abspath $(BIN)):$$PATH" DRYWET_TEST_RAY=1 $(BIN)/python -m pytest -q -p no:cacheprovider -rs tests/test_ray.py
