@@ -11,7 +11,7 @@ import pandas as pd
 from drywet.fileio import write_text
 from drywet.params import load_effects
 from drywet.report import load_section, render_report, write_report
-from drywet.study import to_markdown
+from drywet.tables import to_markdown
 from stages.common import run
 
 

@@ -1,4 +1,4 @@
-"""The study's Ray engine (drywet/study_ray.py) end to end, on a two-CPU Ray cluster that the test
+"""The study's Ray engine (drywet/study/ray.py) end to end, on a two-CPU Ray cluster that the test
 starts and stops itself: a bare git repository and a local folder as remotes, a grid of two tiny
 points. Every point arrives on the remotes exactly once, even when one attempt's `dvc exp run` is
 killed; running the grid again submits nothing; `aggregate --remote` pulls every experiment.
@@ -25,8 +25,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from drywet import study, study_ray
+from drywet import study
 from drywet.errors import ConfigError
+from drywet.study import ray as study_ray
 from tests.test_pipeline import TINY, make_copy
 
 BIN = Path(sys.executable).parent

@@ -30,7 +30,7 @@ import yaml
 
 from drywet.errors import ConfigError, DrywetError
 from drywet.models import get_structure, macs_per_sample
-from drywet.study import PRESETS, experiment_name, grid
+from drywet.study.grid import PRESETS, experiment_name, grid
 
 # On a node, the folder for the tasks' clones (default: the system's temporary folder); each attempt
 # works in its own `drywet-<name>-*` folder there, with `exp-run.pid` naming its `dvc exp run`.

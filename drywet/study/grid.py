@@ -1,0 +1,69 @@
+"""The study's grid: presets of structures x dataset sizes x epochs x kinds, each point one DVC
+experiment with its `-S key=value` overrides and a readable name."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from drywet.errors import ConfigError
+from drywet.models import STRUCTURES, get_structure
+
+STUDY_COUNTS = (10_000, 40_000, 100_000, 500_000)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A grid: every combination of structures x frame counts x epochs x kinds (+ fixed overrides)."""
+
+    structures: tuple[str, ...]
+    counts: tuple[int, ...]
+    epochs: tuple[int, ...]
+    kinds: tuple[str, ...] = ("framed",)
+    fixed: tuple[tuple[str, str], ...] = ()
+    about: str = ""
+
+
+PRESETS: dict[str, Preset] = {
+    # The original study: 5 structures x 4 dataset sizes, checkpoints at 20/35/50/80/200 epochs.
+    "study": Preset(tuple(STRUCTURES), STUDY_COUNTS, (200,),
+                    about="the full study grid: days of CPU time; spread it over machines"),
+    # The shape of the results in under an hour on 2 cores.
+    "small": Preset(("l1_u16_f32", "l1_u32_f32", "l2_u16_f32", "l1_u32_f64"), (10_000, 40_000), (20,),
+                    fixed=(("train.checkpoints", "[5,10,15,20]"),),
+                    about="4 structures x 2 dataset sizes x 20 epochs, under an hour on 2 cores"),
+    # Framed against sequence models, one to one, for each structure.
+    "kinds": Preset(tuple(STRUCTURES), (40_000,), (50,), kinds=("framed", "sequence"),
+                    about="framed vs sequence for every structure"),
+}
+
+
+def grid(preset: Preset) -> list[dict[str, str]]:
+    """Every grid point as the `-S key=value` overrides it needs."""
+    points = []
+    for s, count, epochs, kind in itertools.product(preset.structures, preset.counts, preset.epochs,
+                                                     preset.kinds):
+        get_structure(s)
+        points.append({"model.structure": s, "model.kind": kind, "frame.count": str(count),
+                       "train.epochs": str(epochs), **dict(preset.fixed)})
+    return points
+
+
+def experiment_name(preset_name: str, point: dict[str, str]) -> str:
+    """A readable, unique experiment name for a grid point."""
+    kind = "" if point["model.kind"] == "framed" else "-seq"
+    return (f"{preset_name}-{point['model.structure']}{kind}-"
+            f"{int(point['frame.count']) // 1000}k-e{point['train.epochs']}").replace("_", "-")
+
+
+def queue_commands(preset_name: str) -> list[list[str]]:
+    """The `dvc exp run --queue` command lines for a preset."""
+    if preset_name not in PRESETS:
+        raise ConfigError(f"unknown preset '{preset_name}'; valid presets: {', '.join(PRESETS)}")
+    cmds = []
+    for point in grid(PRESETS[preset_name]):
+        cmd = ["dvc", "exp", "run", "--queue", "-n", experiment_name(preset_name, point)]
+        for key, value in point.items():
+            cmd += ["-S", f"{key}={value}"]
+        cmds.append(cmd)
+    return cmds

@@ -1,0 +1,133 @@
+"""Reading experiments into one table: one row per experiment and effect, from the rows
+`dvc.api.exp_show()` returns (params and metrics, whatever effects params.yaml named)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from drywet.models import STRUCTURES, lstm_param_count, macs_per_sample
+
+
+def _metric(row: dict, path: str, key: str):
+    """A value from a flat `dvc.api.exp_show` row; DVC adds the file prefix only to ambiguous names."""
+    for name in (f"{path}:{key}", key):
+        if name in row and row[name] not in (None, "-", "", "None"):
+            return row[name]
+    return None
+
+
+def _number(value) -> float:
+    """A metric value as float; DVC marks missing or unreadable values with strings like '-' or '!'."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return np.nan
+
+
+def _param(row: dict, key: str):
+    return _metric(row, "params.yaml", key)
+
+
+_EFFECT_PARAM = re.compile(r"(?:params\.yaml:)?effects\.([A-Za-z0-9][A-Za-z0-9_-]*)\.")
+_EFFECT_METRICS = re.compile(r"metrics/([A-Za-z0-9][A-Za-z0-9_-]*)\.json:")
+
+
+def effects_in_row(row: dict) -> list[str]:
+    """The effects an experiment ran, in order: from its `effects.<fx>.*` params, else from its
+    `metrics/<fx>.json` metrics (params.yaml decides the effects; nothing here lists them)."""
+    found: dict[str, None] = {}
+    for pattern in (_EFFECT_PARAM, _EFFECT_METRICS):
+        for key in row:
+            m = pattern.match(key) if isinstance(key, str) else None
+            if m:
+                found.setdefault(m.group(1))
+        if found:
+            break
+    return list(found)
+
+
+METRIC_KEYS = ("macs_per_sample", "mae", "r2", "esr", "esr_preemph", "stft_distance", "hf_error_ratio", "hf_error_db",
+               "esr_floor", "noise_floor_dbfs", "repeat_esr",
+               "model_kib", "rtf", "rtf_1thread", "train_seconds", "test_seconds")
+
+
+def table_from_rows(rows: list[dict]) -> pd.DataFrame:
+    """One row per (experiment, effect) from `dvc.api.exp_show()` rows; rows without metrics are skipped."""
+    out = []
+    for row in rows:
+        name = row.get("Experiment") or row.get("rev") or "workspace"
+        structure = _param(row, "model.structure")
+        if structure is None or structure not in STRUCTURES:
+            continue
+        s = STRUCTURES[structure]
+        kind = _param(row, "model.kind") or "framed"
+        effects = effects_in_row(row)
+        for fx in effects:
+            values = {k: _metric(row, f"metrics/{fx}.json", k) for k in METRIC_KEYS}
+            if len(effects) > 1:  # a bare key belongs to the only effect, never to one of several
+                values = {k: row.get(f"metrics/{fx}.json:{k}") for k in METRIC_KEYS}
+                values = {k: (None if v in ("-", "", "None") else v) for k, v in values.items()}
+            if np.isnan(_number(values["esr"])):
+                continue
+            if np.isnan(_number(values["macs_per_sample"])):
+                values["macs_per_sample"] = macs_per_sample(s, kind)
+            rec = {
+                "experiment": name, "rev": row.get("rev"), "effect": fx, "structure": structure,
+                "kind": kind, "layers": s.layers, "units": s.units, "frame": s.frame,
+                "frames": int(_param(row, "frame.count") or 0), "epochs": int(_param(row, "train.epochs") or 0),
+                "oversample": int(_param(row, "model.oversample") or 1),
+                "params": lstm_param_count(s.layers, s.units),
+                **{k: _number(v) for k, v in values.items()},
+            }
+            for key, value in row.items():  # checkpoint metrics: metrics/epochs/<fx>.json:e020.esr
+                prefix = f"metrics/epochs/{fx}.json:"
+                if isinstance(key, str) and key.startswith(prefix) and value not in (None, "-", "None", ""):
+                    rec[key[len(prefix):]] = _number(value)
+            out.append(rec)
+    df = pd.DataFrame(out)
+    if not df.empty:
+        # The workspace row repeats its baseline's results when nothing changed since the commit.
+        same = ["effect", "structure", "kind", "frames", "epochs", "oversample", "esr", "mae"]
+        df = df.drop_duplicates(subset=same).sort_values(["effect", "esr"])
+        df = df.reset_index(drop=True)
+    return df
+
+
+def best_models(df: pd.DataFrame, n: int = 5) -> pd.DataFrame:
+    """The `n` lowest-ESR models per effect, like the study's best-performing-models tables."""
+    cols = ["effect", "structure", "kind", "frames", "epochs", "oversample", "esr", "mae", "r2", "hf_error_db",
+            "params", "macs_per_sample", "rtf"]
+    return df.sort_values("esr").groupby("effect", sort=True).head(n)[cols].reset_index(drop=True)
+
+
+def pareto(df: pd.DataFrame, cost: str = "macs_per_sample", quality: str = "esr") -> pd.DataFrame:
+    """Models no other model beats on both cost and quality (lower is better for both)."""
+    keep = []
+    for _, r in df.iterrows():
+        dominated = ((df[cost] <= r[cost]) & (df[quality] < r[quality])).any() or \
+            ((df[cost] < r[cost]) & (df[quality] <= r[quality])).any()
+        keep.append(not dominated)
+    return df[keep].sort_values(cost)
+
+
+def epoch_curves(df: pd.DataFrame) -> pd.DataFrame:
+    """Long table of (experiment, effect, epoch, esr, hf_error_db) from the checkpoint columns."""
+    rows = []
+    for _, r in df.iterrows():
+        for col in r.index:
+            if isinstance(col, str) and col.startswith("e") and col.endswith(".esr") and not pd.isna(r[col]):
+                tag = col.split(".")[0]
+                rows.append({"experiment": r["experiment"], "effect": r["effect"],
+                             "structure": r["structure"], "frames": r["frames"], "kind": r["kind"],
+                             "epoch": int(tag[1:]),
+                             "esr": r[col], "hf_error_db": r.get(f"{tag}.hf_error_db", np.nan)})
+    return pd.DataFrame(rows)
+
+
+SUMMARY_COLS = ["experiment", "effect", "structure", "kind", "layers", "units", "frame", "frames", "epochs",
+                "oversample",
+                "mae", "r2", "esr", "esr_preemph", "stft_distance", "hf_error_db", "params",
+                "macs_per_sample", "model_kib", "train_seconds", "rtf", "rtf_1thread"]
