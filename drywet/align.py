@@ -1,15 +1,23 @@
-"""Latency, polarity and gain of the wet recording relative to the dry one (FFT cross-correlation).
+"""Latency, polarity and gain of the wet recording relative to the dry one, and the clean-up before
+learning (DC offset and sub-sonic drift removed by a causal high-pass).
 
 The latency is located on a whitened cross-correlation: the cross-spectrum divided by the dry
 signal's power spectrum, i.e. the impulse response of the best linear approximation of the
 dry -> wet path. Its peak is sharp even for tonal material (a plain correlation of a sustained
-note has side peaks at every pitch period). An effect's own filters put that peak a sample or two
-after the recording chain's delay, so the latency reported is the onset of the response: where its
-rising edge crosses a tenth of the way up, measured against the same edge of the estimator's own
-pulse (so a pure delay is found exactly). Shifting by the onset leaves a causal model all the dry
-samples that shape each wet sample. Whether the alignment can be trusted is judged on the
-plain normalised correlation at that lag: 1.0 for a delayed copy, typically 0.6-0.95 for a
-distortion pedal.
+note has side peaks at every pitch period). Whether the alignment can be trusted is judged on how
+unambiguous that peak is: its height over a robust spread (the MAD) of the rest of the search
+window, in dB (the peak clarity). Heavy honest distortion keeps a clear peak although its plain
+correlation is low; different takes, unrelated noise and a wet not explained by the dry do not.
+
+An effect's own filters put the peak a sample or more after the recording chain's delay, so the
+latency reported is the onset of the response, never later than that delay. The onset is read on
+the response shaped by a Gaussian taper (a pulse without side lobes) and differentiated (a slow
+pedestal before the onset, which a distortion's linear approximation often has, then hardly
+counts): where its rising edge first climbs to a tenth of its steepest slope, measured against the
+same edge of the estimator's own pulse, so a pure delay is found exactly. A response that rises
+more slowly than that pulse (a low-pass) started earlier than its tenth-slope point: the excess
+rise time is taken off, which errs by up to a sample early rather than a fraction late. Shifting
+by the onset leaves a causal model all the dry samples that shape each wet sample.
 
 The whole signal is used, exactly: dry blocks are correlated with wet blocks extended by the
 search range on both sides, and the cross-spectra are summed, so the memory needed is a few
@@ -33,10 +41,20 @@ MIN_BLOCK_FFT = 1 << 16  # FFT size (samples) of one correlation block, at least
 BATCH_BLOCKS = 16  # blocks transformed together (bounds memory to a few MiB)
 WHITEN_SMOOTH_BINS = 9  # smoothing of the dry power spectrum across frequency bins
 WHITEN_FLOOR = 1e-3  # floor of the whitening denominator, relative to its mean (-30 dB)
-ONSET_LEVEL = 0.1  # the response's onset: where its rising edge crosses this fraction of the peak
-ONSET_SEARCH = 6.0  # samples searched before the peak for that crossing
+PULSE_TAPER = 2.5  # Gaussian taper of the onset pulse: its standard deviation is Nyquist / this
+ONSET_LEVEL = 0.1  # the onset: where the rising edge's slope first climbs to this part of its top
+ONSET_TOP = 0.9  # ... and the end of the rise (its rise time runs from ONSET_LEVEL to here)
+ONSET_HOLD = 1.0  # samples the slope must stay under the level before the onset (not a ripple)
+ONSET_SEARCH = 24.0  # samples searched before the peak
 ONSET_STEP = 0.05  # grid step (samples) of that search
-ONSET_BASELINE = 24.0  # samples before the search window whose mean is the response's baseline
+ONSET_RISE_WEIGHT = 1.0  # share of the rise time beyond the pulse's own taken off the onset
+ONSET_MARGIN = 0.35  # samples taken off the onset of a response shaped unlike a pure delay's ...
+ONSET_LIKENESS = 0.02  # ... in full once its edge's correlation with the pulse's is 1 - this
+CLARITY_GUARD = 8  # samples each side of the peak left out of the spread it is measured against
+STUCK_FRACTION = 0.01  # wet samples at full scale above this share are checked against the dry
+STUCK_AGREEMENT = 0.75  # ... and must have the sign the dry predicts this often
+FULL_SCALE = 0.999  # |x| at or above this is at full scale
+HIGHPASS_ORDER = 2  # Butterworth order of the clean-up high-pass
 FRAC_HALF_TAPS = 32  # fractional-delay filter: taps on each side of the target position
 FRAC_KAISER_BETA = 8.0  # its Kaiser window (about -80 dB side lobes)
 FRAC_EPS = 1e-6  # fractional parts closer than this (samples) to 0 or 1 count as integer
@@ -50,9 +68,10 @@ class Alignment:
     latency_samples: positive when the wet lags the dry (fractional when sub-sample refined): the
         onset of the effect's response, not the later peak its filters put after it.
     polarity: +1, or -1 when the wet is inverted.
-    peak_correlation: plain normalised correlation at the latency, 0..1.
+    peak_correlation: plain normalised correlation at the latency, 0..1 (information only).
     gain: least-squares linear gain, wet ~ gain * polarity * shifted dry (reported, not undone).
-    search_range_samples: the lags searched were -range..+range.
+    search_range_samples: the lags searched were -range..+range (0 when the latency was given).
+    peak_clarity_db: the whitened response's peak over the MAD of the rest of the window, dB.
     """
 
     latency_samples: float
@@ -62,6 +81,38 @@ class Alignment:
     gain: float
     gain_db: float
     search_range_samples: int
+    peak_clarity_db: float = float("inf")
+
+
+@dataclass(frozen=True)
+class CleanUp:
+    """What the clean-up removed or found: DC offsets (full scale 1.0) and the share of wet
+    samples at full scale (0..1), all measured before the high-pass."""
+
+    dc_dry: float
+    dc_wet: float
+    wet_full_scale_fraction: float
+
+
+def highpass(x: np.ndarray, sr: int, corner_hz: float) -> np.ndarray:
+    """Causal 2nd-order Butterworth high-pass at corner_hz (Hz): removes DC offset and sub-sonic
+    drift. Computed in float64; returns the input's float dtype (float64 for integers). 0 = off."""
+    x = np.asarray(x)
+    out_dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
+    if not corner_hz >= 0:
+        raise ConfigError(f"align.highpass_hz must be >= 0, got {corner_hz}")
+    if corner_hz == 0:
+        return x.astype(out_dtype, copy=True)
+    if not corner_hz < 0.5 * sr:
+        raise ConfigError(f"align.highpass_hz must be below half the sample rate ({sr / 2:g} Hz), got {corner_hz}")
+    sos = signal.butter(HIGHPASS_ORDER, corner_hz, btype="highpass", fs=sr, output="sos")
+    return signal.sosfilt(sos, x.astype(np.float64)).astype(out_dtype)
+
+
+def full_scale_fraction(x: np.ndarray) -> float:
+    """Share of samples (0..1) at full scale (|x| >= FULL_SCALE)."""
+    x = np.asarray(x)
+    return float(np.mean(np.abs(x) >= FULL_SCALE)) if x.size else 0.0
 
 
 def search_range_samples(max_latency_ms: float, sr: int) -> int:
@@ -149,26 +200,75 @@ def _eval_spectrum(spec: np.ndarray, m: int, pos: float) -> float:
     return float(total / m)
 
 
-def _rising_edge(spec: np.ndarray, m: int, center: float, sign: int) -> float:
-    """Offset (samples, <= 0) from `center` back to where the band-limited pulse of irfft(spec)
-    around it rises through ONSET_LEVEL of the way from its baseline (the level just before the
-    search window; distortion leaves a low pedestal there) to its value at `center`."""
-    grid = np.arange(0.0, -(ONSET_SEARCH + ONSET_BASELINE), -ONSET_STEP)
-    f = np.arange(spec.size)
-    fold = np.where(f == 0, 1.0, 2.0)
-    if m % 2 == 0:
-        fold[-1] = 1.0  # the Nyquist bin counts once
-    phase = np.exp(2j * np.pi * f[None, :] * (center + grid[:, None]) / m)
-    values = sign * np.real(phase @ (spec * fold)) / m
-    base = max(0.0, float(np.mean(values[grid < -ONSET_SEARCH])))  # a pedestal, never a dip
-    level = base + ONSET_LEVEL * (values[0] - base)
-    search = values[grid >= -ONSET_SEARCH]
-    below = np.flatnonzero(search < level)
-    if values[0] <= base or below.size == 0:
-        return 0.0
-    i = int(below[0])  # first grid point, going back from the peak, under the level
-    v0, v1 = search[i - 1], search[i]
-    return float(grid[i - 1] + (grid[i] - grid[i - 1]) * (v0 - level) / (v0 - v1))
+def _interpolate(spec: np.ndarray, m: int, start: float, n: int) -> np.ndarray:
+    """irfft(spec, m) band-limited-interpolated at start + ONSET_STEP * j, j = 0..n-1."""
+    up = round(1.0 / ONSET_STEP)
+    shifted = spec * np.exp(2j * np.pi * np.arange(spec.size) * (start / m))
+    return sfft.irfft(shifted, m * up)[:n] * up
+
+
+def _walk_back(v: np.ndarray, start: int, level: float, hold: int) -> float:
+    """Fractional index where v, followed back from `start`, first drops under `level` and stays
+    under it for `hold` grid points (0 when it never does)."""
+    below = 0
+    for i in range(start, -1, -1):
+        if v[i] < level:
+            below += 1
+            if below >= hold:
+                j = i + below - 1
+                return j + (level - v[j]) / (v[j + 1] - v[j])
+        else:
+            below = 0
+    return 0.0
+
+
+def _edge(slope: np.ndarray) -> tuple[float, float]:
+    """Grid indices where a rising edge's slope reaches ONSET_LEVEL and ONSET_TOP of its top."""
+    top = int(np.argmax(slope))
+    hold = max(1, round(ONSET_HOLD / ONSET_STEP))
+    return (_walk_back(slope, top, ONSET_LEVEL * slope[top], hold),
+            _walk_back(slope, top, ONSET_TOP * slope[top], 1))
+
+
+def _onset_offset(whitened: np.ndarray, kernel: np.ndarray, m: int, center: float, sign: int) -> float:
+    """Offset (samples, usually < 0) from the response's peak at `center` back to its onset.
+
+    Both the response and the estimator's own pulse (`kernel`, what a pure delay gives) are shaped
+    by a Gaussian taper and differentiated; the onset is where the response's slope climbs to
+    ONSET_LEVEL of its top, relative to the pulse's, minus the rise time it has beyond the pulse's.
+    """
+    f = np.arange(whitened.size)
+    shape = np.exp(-0.5 * (f * (PULSE_TAPER / max(whitened.size - 1, 1))) ** 2) * (2j * np.pi * f / m)
+    n = int(round(ONSET_SEARCH / ONSET_STEP)) + 1
+    slope = sign * _interpolate(whitened * shape, m, center - ONSET_SEARCH, n)
+    pulse = _interpolate(kernel * shape, m, -ONSET_SEARCH, n)
+    r_lo, r_hi = _edge(slope)
+    p_lo, p_hi = _edge(pulse)
+    excess = max(0.0, (r_hi - r_lo) - (p_hi - p_lo))
+    # How much the edge looks like a pure delay's: correlation of the two slopes over a few samples
+    # from their onsets. A response unlike it (a pedal's) is put a little earlier still.
+    span = int(round(4.0 / ONSET_STEP))
+    a, b = int(r_lo), int(p_lo)
+    seg_r = slope[max(a - span // 4, 0) : a + span]
+    seg_p = pulse[max(b - span // 4, 0) : b + span]
+    size = min(seg_r.size, seg_p.size)
+    seg_r, seg_p = seg_r[:size], seg_p[:size]
+    norm = float(np.linalg.norm(seg_r) * np.linalg.norm(seg_p))
+    likeness = float(np.dot(seg_r, seg_p)) / norm if norm > 0 else 0.0
+    margin = ONSET_MARGIN * float(np.clip((1.0 - likeness) / ONSET_LIKENESS, 0.0, 1.0))
+    return ONSET_STEP * ((r_lo - p_lo) - ONSET_RISE_WEIGHT * excess) - margin
+
+
+def _peak_clarity_db(h: np.ndarray, index: int) -> float:
+    """|h| at `index` over the robust spread (1.4826 x MAD) of h outside +-CLARITY_GUARD of it, dB."""
+    rest = np.concatenate([h[: max(0, index - CLARITY_GUARD)], h[index + CLARITY_GUARD + 1 :]])
+    if rest.size < 8:
+        return float("inf")
+    spread = 1.4826 * float(np.median(np.abs(rest - np.median(rest))))
+    peak = abs(float(h[index]))
+    if spread <= 0.0:
+        return float("inf") if peak > 0 else float("-inf")
+    return 20.0 * math.log10(peak / spread) if peak > 0 else float("-inf")
 
 
 def estimate_alignment(
@@ -176,17 +276,27 @@ def estimate_alignment(
     wet: np.ndarray,
     sr: int,
     max_latency_ms: float,
-    min_correlation: float,
+    min_peak_clarity_db: float,
     subsample: bool = True,
+    latency: float | None = None,
+    polarity: int | None = None,
 ) -> Alignment:
     """Estimate latency (samples, ms), polarity and gain of `wet` relative to `dry`.
 
-    Searches lags within +-max_latency_ms. Raises AlignmentError when the best peak lies on the
-    edge of that range or its plain normalised correlation is below `min_correlation`.
+    Searches lags within +-max_latency_ms. Raises AlignmentError when the response's peak lies on
+    the edge of that range or its clarity (dB over the rest of the window) is below
+    `min_peak_clarity_db`. `latency` (samples) skips the search: the correlation, gain and clarity
+    are then reported at that lag and nothing is refused. `polarity` (+1/-1) overrides the sign.
     """
-    if not 0.0 <= min_correlation <= 1.0:
-        raise ConfigError(f"align.min_correlation must be within 0..1, got {min_correlation}")
+    if not math.isfinite(min_peak_clarity_db):
+        raise ConfigError(f"align.min_peak_clarity_db must be a finite number (dB), got {min_peak_clarity_db}")
+    if polarity not in (None, 1, -1):
+        raise ConfigError(f"align.polarity must be auto, 1 or -1, got {polarity!r}")
     lag = search_range_samples(max_latency_ms, sr)
+    if latency is not None:
+        if not math.isfinite(latency):
+            raise ConfigError(f"align.latency must be auto or a number of samples, got {latency!r}")
+        lag = max(lag, math.ceil(abs(latency)) + CLARITY_GUARD + 2)
     d = np.asarray(dry)
     w = np.asarray(wet)
     if d.ndim != 1 or w.ndim != 1:
@@ -195,7 +305,7 @@ def estimate_alignment(
     if min(n_d, n_w) < 4 * lag:
         raise InputError(
             f"too short to align: {min(n_d, n_w)} samples; at least {4 * lag} needed for a "
-            f"+-{max_latency_ms:g} ms search range"
+            f"+-{1000.0 * lag / sr:g} ms search range"
         )
     # Means removed: a DC offset (asymmetric clipping, an interface) carries no timing.
     d_mean = float(np.mean(d, dtype=np.float64))
@@ -210,63 +320,68 @@ def estimate_alignment(
 
     s_dw, s_dd, m = _cross_spectra(d, w, d_mean, w_mean, lag)
     power = uniform_filter1d(s_dd, WHITEN_SMOOTH_BINS, mode="nearest")
-    whitened = s_dw / (power + WHITEN_FLOOR * float(np.mean(power)))
+    denominator = power + WHITEN_FLOOR * float(np.mean(power))
+    whitened = s_dw / denominator
     h = sfft.irfft(whitened, m)[: 2 * lag + 1]  # index lag + k <-> lag k
-    k = int(np.argmax(np.abs(h))) - lag
-
-    def overlap_energy(kk: int) -> tuple[float, float]:
-        """Energies (dry, wet) of the samples paired at integer lag kk."""
-        ed = e_d - head_d[max(0, -kk)] - tail_d[max(0, n_d - n_w + kk)]
-        ew = e_w - head_w[max(0, kk)] - tail_w[max(0, n_w - n_d - kk)]
-        return ed, ew
-
     range_ms = 1000.0 * lag / sr
-    if abs(k) >= lag:
-        raise AlignmentError(
-            f"alignment peak on the edge of the search range (+-{range_ms:.1f} ms, +-{lag} "
-            f"samples): the latency is probably larger; raise align.max_latency_ms"
-        )
 
-    tau = float(k)
-    if subsample:
-        res = minimize_scalar(
-            lambda t: -abs(_eval_spectrum(whitened, m, lag + t)),
-            bounds=(k - 1.0, k + 1.0),
-            method="bounded",
-            options={"xatol": 1e-4},
-        )
-        # Keep the refinement only if it really is a peak at least as high as the integer one.
-        if res.success and -res.fun >= abs(h[lag + k]):
-            tau = float(res.x)
-    # The peak is the top of the effect's response, which its filters place a sample or two after
-    # the recording chain's delay. Step back to the onset of the response: its rising edge measured
-    # against the same edge of the estimator's own pulse (the whitened dry autocorrelation, i.e.
-    # what a pure delay would give), so that a pure delay is found exactly.
-    sign = 1 if _eval_spectrum(whitened, m, lag + tau) >= 0 else -1
-    kernel = s_dd / (power + WHITEN_FLOOR * float(np.mean(power)))
-    edge = _rising_edge(whitened, m, lag + tau, sign) - _rising_edge(kernel.astype(complex), m, 0.0, 1)
-    tau += float(np.clip(edge, -ONSET_SEARCH, 0.0))
-    if not subsample:
-        tau = float(round(tau))
+    if latency is not None:
+        tau = float(latency)
+        clarity = _peak_clarity_db(h, lag + int(round(tau)))
+    else:
+        k = int(np.argmax(np.abs(h))) - lag
+        clarity = _peak_clarity_db(h, lag + k)
+        if abs(k) >= lag:
+            raise AlignmentError(
+                f"alignment peak on the edge of the search range (+-{range_ms:.1f} ms, +-{lag} "
+                f"samples): the latency is probably larger; raise align.max_latency_ms"
+            )
+        if clarity < min_peak_clarity_db:
+            raise AlignmentError(
+                f"alignment not trustworthy: the response's peak stands only {clarity:.1f} dB over "
+                f"the rest of the +-{range_ms:.1f} ms window (align.min_peak_clarity_db "
+                f"{min_peak_clarity_db:g}): dry and wet from different takes, a wet of unrelated "
+                f"noise, or a wet not explained by the dry?"
+            )
+        tau = float(k)
+        if subsample:
+            res = minimize_scalar(
+                lambda t: -abs(_eval_spectrum(whitened, m, lag + t)),
+                bounds=(k - 1.0, k + 1.0),
+                method="bounded",
+                options={"xatol": 1e-4},
+            )
+            # Keep the refinement only if it really is a peak at least as high as the integer one.
+            if res.success and -res.fun >= abs(h[lag + k]):
+                tau = float(res.x)
+        # Step back from the peak to the onset of the response (see the module docstring).
+        peak_sign = 1 if _eval_spectrum(whitened, m, lag + tau) >= 0 else -1
+        kernel = (s_dd / denominator).astype(np.complex128)
+        tau += float(np.clip(_onset_offset(whitened, kernel, m, lag + tau, peak_sign), -ONSET_SEARCH, 0.0))
+        if not subsample:
+            tau = float(math.floor(tau + 0.25))  # one sample early rather than a fraction late
+        if abs(tau) >= lag:
+            raise AlignmentError(
+                f"alignment onset on the edge of the search range (+-{range_ms:.1f} ms): the "
+                f"latency is probably larger; raise align.max_latency_ms"
+            )
     c = _eval_spectrum(s_dw, m, lag + tau)  # plain correlation at the (fractional) lag
-    ed, ew = overlap_energy(int(round(tau)))
+    kk = int(round(tau))
+    ed = e_d - head_d[max(0, -kk)] - tail_d[max(0, n_d - n_w + kk)]
+    ew = e_w - head_w[max(0, kk)] - tail_w[max(0, n_w - n_d - kk)]
     rho = c / math.sqrt(ed * ew) if ed > 0 and ew > 0 else 0.0
-    peak = min(abs(rho), 1.0)
-    if peak < min_correlation:
-        raise AlignmentError(
-            f"alignment not trustworthy: peak normalised correlation {peak:.2f} < "
-            f"align.min_correlation {min_correlation:.2f} within +-{range_ms:.1f} ms "
-            f"(not the same take, or a latency beyond the search range?)"
-        )
-    gain = float(abs(c) / ed)
+    if polarity is None:
+        polarity = peak_sign if latency is None else (1 if c >= 0 else -1)
+    gain = float(abs(c) / ed) if ed > 0 else 0.0
     return Alignment(
         latency_samples=tau,
         latency_ms=1000.0 * tau / sr,
-        polarity=1 if c >= 0 else -1,
-        peak_correlation=peak,
+        polarity=int(polarity),
+        peak_correlation=min(abs(rho), 1.0),
         gain=gain,
         gain_db=20.0 * math.log10(gain) if gain > 0 else float("-inf"),
-        search_range_samples=lag,
+        search_range_samples=lag if latency is None else 0,
+        peak_clarity_db=clarity,
     )
 
 
@@ -316,3 +431,66 @@ def apply_alignment(dry: np.ndarray, wet: np.ndarray, alignment: Alignment) -> t
     if alignment.polarity < 0:
         np.negative(out, out=out)
     return d[start:stop].copy(), out
+
+
+def check_full_scale(dry: np.ndarray, wet: np.ndarray, alignment: Alignment) -> float:
+    """Share of wet samples at full scale (0..1); AlignmentError when more than STUCK_FRACTION of
+    them are there and the dry does not explain it: a clipping effect goes to full scale with the
+    sign the (shifted, polarity-corrected) dry predicts, a stuck converter or a start-up transient
+    pinned at one rail does not."""
+    d = np.asarray(dry)
+    w = np.asarray(wet)
+    fraction = full_scale_fraction(w)
+    if fraction <= STUCK_FRACTION:
+        return fraction
+    shift = int(round(alignment.latency_samples))
+    at_rail = np.flatnonzero(np.abs(w) >= FULL_SCALE)
+    at_rail = at_rail[(at_rail - shift >= 0) & (at_rail - shift < d.size)]
+    predicted = alignment.polarity * np.sign(d[at_rail - shift].astype(np.float64))
+    agreement = float(np.mean(predicted == np.sign(w[at_rail]))) if at_rail.size else 0.0
+    if agreement < STUCK_AGREEMENT:
+        raise AlignmentError(
+            f"wet stuck at full scale for {100 * fraction:.1f}% of its samples, not explained by the "
+            f"dry (only {100 * agreement:.0f}% of them have the sign the dry predicts): a converter "
+            f"or interface fault, or a start-up transient in the wet take?"
+        )
+    return fraction
+
+
+def clean_and_estimate(
+    dry: np.ndarray,
+    wet: np.ndarray,
+    sr: int,
+    *,
+    max_latency_ms: float,
+    min_peak_clarity_db: float,
+    subsample: bool = True,
+    latency: float | None = None,
+    polarity: int | None = None,
+    highpass_hz: float = 5.0,
+) -> tuple[np.ndarray, np.ndarray, Alignment, CleanUp]:
+    """The align stage's work on arrays: measure DC and full-scale share, high-pass both signals
+    (`highpass`, the same filter for both), estimate the alignment, check the full-scale samples.
+
+    Returns the filtered dry and wet (not yet shifted), the alignment and what the clean-up found.
+    """
+    cleanup = CleanUp(
+        dc_dry=float(np.mean(dry, dtype=np.float64)),
+        dc_wet=float(np.mean(wet, dtype=np.float64)),
+        wet_full_scale_fraction=full_scale_fraction(wet),
+    )
+    dry_f = highpass(dry, sr, highpass_hz)
+    wet_f = highpass(wet, sr, highpass_hz)
+    try:
+        found = estimate_alignment(
+            dry_f, wet_f, sr, max_latency_ms, min_peak_clarity_db, subsample, latency, polarity
+        )
+    except AlignmentError as exc:
+        if cleanup.wet_full_scale_fraction > STUCK_FRACTION:
+            raise AlignmentError(
+                f"{exc}; the wet is stuck at full scale for "
+                f"{100 * cleanup.wet_full_scale_fraction:.1f}% of its samples"
+            ) from None
+        raise
+    check_full_scale(dry, wet, found)
+    return dry_f, wet_f, found, cleanup

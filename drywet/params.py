@@ -252,8 +252,11 @@ class AlignParams:
     """Alignment of the wet recording against the dry one."""
 
     max_latency_ms: float = spec(float, lo=0.0, lo_open=True)
-    min_correlation: float = spec(float, lo=0.0, hi=1.0)
+    min_peak_clarity_db: float = spec(float)
     subsample: bool = spec(bool, default=True)
+    latency: float | str = spec(float, auto=True, default="auto")
+    polarity: int | str = spec(int, choices=(1, -1), auto=True, default="auto")
+    highpass_hz: float = spec(float, lo=0.0, default=5.0)
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,18 @@
-"""Stage `align@<fx>`: find the wet recording's latency, polarity and gain; write aligned audio."""
+"""Stage `align@<fx>`: clean up (DC, sub-sonic drift), find the wet recording's latency, polarity
+and gain, and write the aligned audio and the alignment report."""
 
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from drywet import audio
-from drywet.align import apply_alignment, check_lengths, estimate_alignment
-from stages.common import load_params, run, staged_dir, write_json
+from drywet.align import apply_alignment, check_lengths, clean_and_estimate
+from drywet.errors import InputError
+from drywet.fileio import write_json
+from drywet.params import AlignParams, load_section
+from stages.common import run, staged_dir, warn
 
 
 def main() -> None:
@@ -16,32 +21,50 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="folder for the aligned dry.wav and wet.wav")
     ap.add_argument("--metrics", required=True, help="alignment report (JSON)")
     args = ap.parse_args()
-    p = load_params()["align"]
+    p = load_section(AlignParams)
     raw = Path(args.raw)
     dry, sr = audio.read_wav(raw / "dry.wav")
     wet, sr_wet = audio.read_wav(raw / "wet.wav")
     if sr != sr_wet:
-        raise audio.InputError(f"{raw / 'wet.wav'}: sample rate {sr_wet} Hz differs from dry ({sr} Hz)")
-    max_latency = float(p["max_latency_ms"])
-    check_lengths(len(dry), len(wet), int(round(max_latency * 1e-3 * sr)), str(raw / "wet.wav"))
+        raise InputError(f"{raw / 'wet.wav'}: sample rate {sr_wet} Hz differs from dry ({sr} Hz)")
+    check_lengths(len(dry), len(wet), int(round(p.max_latency_ms * 1e-3 * sr)), str(raw / "wet.wav"))
 
-    found = estimate_alignment(dry, wet, sr, max_latency, float(p["min_correlation"]), bool(p["subsample"]))
-    dry_a, wet_a = apply_alignment(dry, wet, found)
+    dry_f, wet_f, found, cleanup = clean_and_estimate(
+        dry,
+        wet,
+        sr,
+        max_latency_ms=p.max_latency_ms,
+        min_peak_clarity_db=p.min_peak_clarity_db,
+        subsample=p.subsample,
+        latency=None if p.latency == "auto" else float(p.latency),
+        polarity=None if p.polarity == "auto" else int(p.polarity),
+        highpass_hz=p.highpass_hz,
+    )
+    if cleanup.wet_full_scale_fraction > audio.CLIP_WARN_FRACTION:
+        warn(f"{raw / 'wet.wav'}: {100 * cleanup.wet_full_scale_fraction:.2f}% of samples are clipped at full scale")
+    dry_a, wet_a = apply_alignment(dry_f, wet_f, found)
     with staged_dir(args.out) as tmp:
         audio.write_wav(tmp / "dry.wav", dry_a, sr)
         audio.write_wav(tmp / "wet.wav", wet_a, sr)
     report = {
         "latency_samples": round(float(found.latency_samples), 4),
         "latency_ms": round(float(found.latency_ms), 4),
+        "latency_source": "auto" if p.latency == "auto" else "manual",
         "polarity": int(found.polarity),
         "peak_correlation": round(float(found.peak_correlation), 5),
+        "peak_clarity_db": round(found.peak_clarity_db, 2) if math.isfinite(found.peak_clarity_db) else None,
         "gain_db": round(float(found.gain_db), 3),
+        "dc_dry": round(cleanup.dc_dry, 6),
+        "dc_wet": round(cleanup.dc_wet, 6),
+        "wet_full_scale_fraction": round(cleanup.wet_full_scale_fraction, 6),
+        "highpass_hz": float(p.highpass_hz),
         "aligned_seconds": round(len(dry_a) / sr, 3),
         "sample_rate": int(sr),
     }
     write_json(args.metrics, report)
-    print(f"aligned: latency {report['latency_samples']} samples ({report['latency_ms']} ms), "
-          f"polarity {report['polarity']:+d}, correlation {report['peak_correlation']}", flush=True)
+    print(f"aligned: latency {report['latency_samples']} samples ({report['latency_ms']} ms, "
+          f"{report['latency_source']}), polarity {report['polarity']:+d}, peak clarity "
+          f"{report['peak_clarity_db']} dB, correlation {report['peak_correlation']}", flush=True)
 
 
 if __name__ == "__main__":

@@ -98,12 +98,41 @@ def test_bend_raises_the_pitch() -> None:
 
 def test_unknown_pedal_raises_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown pedal"):
-        apply_pedal("fuzz", np.zeros(100, np.float32), SR, 8)
+        apply_pedal("wah", np.zeros(100, np.float32), SR, 8)
     with pytest.raises(ConfigError):
-        run_bench("fuzz", 1.0, SR, 8, -90.0, 0)
+        run_bench("wah", 1.0, SR, 8, -90.0, 0)
     with pytest.raises(ConfigError):
         apply_pedal("sd1", np.zeros(100, np.float32), SR, 0)
-    assert set(PEDALS) == {"sd1", "b65"}
+    assert set(PEDALS) == {"sd1", "b65", "fuzz"}
+
+
+def test_fuzz_is_inverting_gated_square_with_dc_and_full_scale() -> None:
+    sr = 44100
+    x = make_dry(4.0, sr, seed=2024)
+    y = apply_pedal("fuzz", x, sr, 8).astype(np.float64)
+    assert np.array_equal(y, apply_pedal("fuzz", x, sr, 8))  # deterministic
+    assert np.mean(y) >= 0.3  # the collector bias shows at the output
+    assert np.mean(np.abs(y) >= 0.999) > 0.0005  # some samples at full scale
+    assert y.max() <= 1.0 and y.min() >= -1.0
+    # Inverting: a soft-ish positive step drives the output down.
+    loud = _sine(200.0, 0.3, 0.5, sr)
+    out = apply_pedal("fuzz", loud, sr, 8)[sr // 4 :].astype(np.float64) - pedals.FUZZ_BIAS_V
+    assert np.dot(loud[sr // 4 :], out) < 0
+    # Square-ish: most of a loud sine's output sits near its two rails.
+    near_rails = np.mean((out > 0.9 * out.max()) | (out < 0.9 * out.min()))
+    assert near_rails > 0.6
+    # Gated: a very soft note gives (almost) nothing but the bias.
+    soft = apply_pedal("fuzz", _sine(200.0, 0.003, 0.5, sr), sr, 8)[sr // 4 :].astype(np.float64)
+    assert np.std(soft) < 0.01 * np.std(out)
+    # Oversampled like the others: aliases stay low.
+    tone = _sine(3000.0, 0.3, 0.75, sr)
+    naive = _inharmonic_db(apply_pedal("fuzz", tone, sr, 1), 3000.0, sr)
+    assert _inharmonic_db(apply_pedal("fuzz", tone, sr, 8), 3000.0, sr) < naive - 15.0
+
+
+def test_bench_truth_polarity_is_the_whole_paths() -> None:
+    _, _, truth = run_bench("fuzz", 1.0, SR, 8, -90.0, 3)
+    assert truth["polarity"] == -1 and truth["effect"] == "fuzz"
 
 
 def test_sd1_clips_asymmetrically() -> None:
@@ -152,9 +181,9 @@ def test_b65_remembers_what_came_before_and_sd1_does_not() -> None:
     assert change_db("sd1") < -40.0  # only linear filter tails remain
 
 
-def test_pedals_keep_polarity() -> None:
+def test_overdrives_keep_polarity() -> None:
     x = _sine(300.0, 0.01, 0.5, SR)
-    for name in PEDALS:
+    for name in ("sd1", "b65"):
         y = apply_pedal(name, x, SR, 8)
         assert np.dot(x[SR // 4 :], y[SR // 4 :]) > 0
 

@@ -1,7 +1,7 @@
 """The virtual bench: deterministic stand-ins for a real reamp session (dry, wet, and the truth).
 
-The pedals here are physically motivated stand-ins for the kind of circuit an SD-1 or a Black '65
-is, not models of those products. Pure functions on numpy arrays; no files.
+The pedals here are physically motivated stand-ins for the kind of circuit an SD-1, a Black '65 or
+a fuzz is, not models of those products. Pure functions on numpy arrays; no files.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ import numpy as np
 
 from drywet.bench.chain import chain_truth, record
 from drywet.bench.material import make_dry
-from drywet.bench.pedals import PEDALS, apply_pedal
+from drywet.bench.pedals import PEDAL_POLARITY, PEDALS, apply_pedal
 from drywet.errors import ConfigError
 
 __all__ = [
     "PEDALS",
+    "PEDAL_POLARITY",
     "apply_pedal",
     "chain_truth",
     "make_dry",
@@ -40,7 +41,8 @@ def run_bench(
     dry: program material plus its own noise floor (a DI recording is never digitally clean).
     wet: the pedal's response to that dry signal, recorded with the latency, gain and polarity of
     `chain_truth` and another noise floor. The dry signal depends only on the seed, so every
-    effect of one bench shares it. truth: latency_samples, latency_ms, gain_db, polarity, effect,
+    effect of one bench shares it. truth: latency_samples, latency_ms, gain_db, polarity (of the
+    whole dry -> wet path: the chain's times the pedal's, -1 for the inverting fuzz), effect,
     oversample.
     """
     if effect not in PEDALS:
@@ -60,7 +62,10 @@ def record_dry(duration_s: float, sample_rate: int, noise_dbfs: float, seed: int
 def record_wet(
     effect: str, dry: np.ndarray, sample_rate: int, oversample: int, noise_dbfs: float, seed: int
 ) -> tuple[np.ndarray, dict]:
-    """The wet take of `effect` played from `dry` (float32), and the truth of its recording chain."""
+    """The wet take of `effect` played from `dry` (float32), and the truth of its recording chain.
+
+    The truth's polarity is that of the whole path (chain times pedal): what alignment should find.
+    """
     truth = chain_truth(effect, seed, sample_rate)
     wet = apply_pedal(effect, dry, sample_rate, oversample)
     wet = record(
@@ -72,7 +77,8 @@ def record_wet(
         noise_dbfs,
         seed=_sub_seed(seed, f"wet-floor-{effect}"),
     )
-    return wet, {**truth, "effect": effect, "oversample": int(oversample)}
+    polarity = int(truth["polarity"]) * PEDAL_POLARITY[effect]
+    return wet, {**truth, "polarity": polarity, "effect": effect, "oversample": int(oversample)}
 
 
 def _sub_seed(seed: int, stream: str) -> int:

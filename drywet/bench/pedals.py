@@ -1,6 +1,7 @@
-"""Two stand-in pedals: physically motivated overdrive models, not the real Boss SD-1 or Wampler Black '65.
+"""Three stand-in pedals: physically motivated models of an overdrive (`sd1`), a tube saturator (`b65`)
+and a fuzz (`fuzz`), not the real Boss SD-1, Wampler Black '65 or any particular fuzz.
 
-Both run their nonlinearity at `oversample` times the sample rate. Distortion creates harmonics far
+All run their nonlinearity at `oversample` times the sample rate. Distortion creates harmonics far
 above the Nyquist frequency; at 1x they fold back as inharmonic aliases, which a model would then
 learn as if they were part of the pedal. At 8x the strong harmonics lie below the high-rate Nyquist
 and the decimation filter (resample_poly with an 80 dB Kaiser design) removes them before they can
@@ -51,6 +52,15 @@ B65_SHIFT = 1.5  # bias shift per volt of rectified grid overdrive, V/V
 B65_TAU_S = 0.04  # coupling-cap charge time constant, s
 B65_PLATE_LP_HZ = 22e3  # plate load with stray + next-stage Miller capacitance
 B65_LEVEL = 0.25
+
+# Fuzz: a starved, high-gain inverting transistor stage that hard-clips, direct-coupled to the
+# output (no output coupling cap, so its collector bias shows as a DC offset).
+FUZZ_INPUT_HP_HZ = 60.0  # input coupling cap into the base
+FUZZ_GAIN = -120.0  # small-signal gain of the inverting stage
+FUZZ_GATE_V = 0.004  # base-emitter dead zone (volts at the input): soft notes are gated
+FUZZ_SWING = (-0.6, 0.64)  # collector swing around its bias (V): asymmetric hard clipping
+FUZZ_COLLECTOR_LP_HZ = 9000.0  # Miller capacitance of the stage
+FUZZ_BIAS_V = 0.34  # collector bias at the output (DC offset of the output)
 
 
 def _kaiser_lowpass(cutoff: float, width: float) -> np.ndarray:
@@ -396,6 +406,35 @@ def b65(x: np.ndarray, sr: int, oversample: int = 8) -> np.ndarray:
     return (B65_LEVEL * y).astype(np.float32)
 
 
+def _fuzz_curve_values(v: np.ndarray) -> np.ndarray:
+    """Dead zone of +-FUZZ_GATE_V, then the inverting gain, then hard clipping at FUZZ_SWING."""
+    gated = np.sign(v) * np.maximum(np.abs(v) - FUZZ_GATE_V, 0.0)
+    return np.clip(FUZZ_GAIN * gated, *FUZZ_SWING)
+
+
+@lru_cache(maxsize=1)
+def _fuzz_curve() -> TabulatedCurve:
+    # The curve is flat beyond +-0.01 V; 2 uV steps resolve its corners.
+    return TabulatedCurve(-0.02, 0.02, _fuzz_curve_values, 20001)
+
+
+def fuzz(x: np.ndarray, sr: int, oversample: int = 8) -> np.ndarray:
+    """Fuzz stand-in: a gated, high-gain inverting stage that hard-clips asymmetrically.
+
+    The output is square-ish and inverted; notes below a few millivolts are gated to silence; the
+    collector bias leaves a DC offset of about FUZZ_BIAS_V V, and the loudest swings sit at full
+    scale (the output is limited to +-1 V, as the next stage's supply would). Volts in and out
+    (full scale 1 V), float32.
+    """
+    x = _check(x, sr, oversample)
+    x = signal.lfilter(*_one_pole_highpass(FUZZ_INPUT_HP_HZ, sr), x)
+    high_sr = sr * oversample
+    collector = _one_pole_lowpass(min(FUZZ_COLLECTOR_LP_HZ, 0.45 * high_sr), high_sr)
+    y = run_oversampled(x, oversample, _CurveStage(_fuzz_curve(), *collector)).astype(np.float64)
+    y += FUZZ_BIAS_V
+    return np.clip(y, -1.0, 1.0).astype(np.float32)
+
+
 def _biquad(kind: str, f_hz: float, q: float, gain_db: float, sr: float) -> np.ndarray:
     """RBJ audio-EQ-cookbook biquad as one sos row."""
     amp = 10.0 ** (gain_db / 40.0)
@@ -420,11 +459,12 @@ def _biquad(kind: str, f_hz: float, q: float, gain_db: float, sr: float) -> np.n
     return np.concatenate([np.array(b) / a[0], np.array(a) / a[0]])
 
 
-PEDALS: dict[str, Callable[..., np.ndarray]] = {"sd1": sd1, "b65": b65}
+PEDALS: dict[str, Callable[..., np.ndarray]] = {"sd1": sd1, "b65": b65, "fuzz": fuzz}
+PEDAL_POLARITY = {"sd1": 1, "b65": 1, "fuzz": -1}  # sign of each pedal's small-signal gain
 
 
 def apply_pedal(name: str, x: np.ndarray, sr: int, oversample: int = 8) -> np.ndarray:
-    """Run the stand-in pedal `name` ("sd1" or "b65") on x (volts, full scale 1 V); float32 out."""
+    """Run the stand-in pedal `name` ("sd1", "b65" or "fuzz") on x (volts, full scale 1 V); float32 out."""
     try:
         pedal = PEDALS[name]
     except KeyError:
