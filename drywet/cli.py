@@ -1,4 +1,4 @@
-"""`python -m drywet ...`: run a trained model over a WAV file, or export it to a `.nam` file."""
+"""`python -m drywet ...`: run a trained model over a WAV file, or export it to a plugin's model file."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import argparse
 import math
 import os
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from drywet.errors import DrywetError, InputError
+from drywet.errors import InputError, run_main
 
 PROGRESS_MIN_SECONDS = 10.0  # shorter files finish too fast for a progress bar to help
 
@@ -19,7 +18,9 @@ _DESCRIPTION = """\
 Use a model trained by the drywet pipeline.
 
   process     run the model over a dry WAV and write the wet WAV (float, at the input's rate)
-  export-nam  write a sequence model as a Neural Amp Modeler .nam file
+  export      write a sequence model as a plugin's model file: --format nam (Neural Amp Modeler),
+              aidax (RTNeural / AIDA-X JSON) or proteus (GuitarML Proteus / NeuralPi JSON)
+  export-nam  the same as `export --format nam`
 
 MODEL is a .keras file with its metadata (model.json) beside it, or a folder holding both
 (e.g. models/sd1).
@@ -44,53 +45,54 @@ def _parser() -> argparse.ArgumentParser:
                         "rate, process, and resample back (otherwise that is an error)")
     p.add_argument("--batch-size", type=int, default=8192, metavar="N",
                    help="frames per prediction batch for framed models (default: 8192)")
+    p.add_argument("--knob", action="append", default=[], metavar="NAME=VALUE",
+                   help="a knob model's setting (0 to 1), once per knob")
     p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
 
-    e = sub.add_parser("export-nam", help="export a sequence model to a .nam file",
-                       description="Write a sequence model (stacked LSTM + Dense) as a Neural Amp "
-                                   "Modeler .nam file. Framed models cannot be exported.")
-    e.add_argument("model", metavar="MODEL", help="model .keras file, or a folder holding model.keras")
-    e.add_argument("output", metavar="OUT.nam", help=".nam file to write")
-    e.add_argument("--name", default=None, help="display name (default: drywet <effect> <structure>)")
-    e.add_argument("--tone-type", default=None,
-                   choices=("clean", "overdrive", "crunch", "hi_gain", "fuzz"),
-                   help="how the model sounds, for NAM players' browsers")
+    for command in ("export", "export-nam"):
+        nam_only = command == "export-nam"
+        e = sub.add_parser(command, help="export a sequence model to a .nam file" if nam_only
+                           else "export a sequence model to a plugin's model file",
+                           description="Write a sequence model (stacked LSTM + Dense) as a plugin's model "
+                                       "file. Framed models cannot be exported; each format's other "
+                                       "limits are refused with the setting to train with.")
+        if not nam_only:
+            e.add_argument("--format", required=True, choices=("nam", "aidax", "proteus"),
+                           help="nam: Neural Amp Modeler; aidax: RTNeural / AIDA-X JSON; "
+                                "proteus: GuitarML Proteus / NeuralPi JSON")
+        e.add_argument("model", metavar="MODEL", help="model .keras file, or a folder holding model.keras")
+        e.add_argument("output", metavar="OUT", help="file to write (.nam, .json or .aidax)")
+        e.add_argument("--name", default=None, help="display name (default: drywet <effect> <structure>)")
+        e.add_argument("--tone-type", default=None,
+                       choices=("clean", "overdrive", "crunch", "hi_gain", "fuzz"),
+                       help="how the model sounds, for NAM players' browsers (nam only)")
     return parser
 
 
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with stderr (fd 2) muted: its C++ start-up lines are printed before its
-    logging can be configured, and would bury this tool's own one-line messages."""
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def _load(path: str):
-    """Load a model and its metadata; metadata problems are InputErrors naming the file."""
+    """Load a model and its ModelMeta; problems are InputErrors naming the file."""
+    from drywet import quiet_tensorflow
     from drywet.inference import load_model
 
     if not Path(path).exists():
         raise InputError(f"{path}: model not found (expected a .keras file or a folder holding model.keras)")
-    _import_tensorflow_quietly()
-    try:
-        model, meta = load_model(path)
-    except ValueError as exc:  # a model.json that is not JSON
-        raise InputError(f"{path}: unreadable model metadata ({exc})") from None
-    missing = [k for k in ("kind", "sample_rate") if k not in meta]
-    if meta.get("kind") == "framed" and "frame" not in meta:
-        missing.append("frame")
-    if missing:
-        raise InputError(f"{path}: model metadata lacks {', '.join(missing)}")
-    return model, meta
+    quiet_tensorflow()
+    return load_model(path)
+
+
+def _knobs(pairs: list[str]) -> dict[str, float]:
+    """--knob NAME=VALUE options as a dict; InputError for a malformed one or a value outside 0-1."""
+    knobs = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        try:
+            number = float(value) if sep and name else None
+        except ValueError:
+            number = None
+        if number is None or not 0.0 <= number <= 1.0:
+            raise InputError(f"--knob {pair}: expected NAME=VALUE with a value from 0 to 1")
+        knobs[name] = number
+    return knobs
 
 
 def _resample(x: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
@@ -104,21 +106,27 @@ def _resample(x: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
 def _process(args) -> int:
     from drywet.audio import read_wav, write_wav
     from drywet.inference import predict
+    from drywet.stream import knob_values, predict_stream
 
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be at least 1 (got {args.batch_size})")
+    knobs = _knobs(args.knob)
     model, meta = _load(args.model)
+    knob_values(meta, knobs)  # a missing or unknown knob stops here, before any audio is read
     x, sr = read_wav(args.input, args.channel)
     if x.size == 0:
         raise InputError(f"{args.input}: contains no samples")
-    model_sr = int(meta["sample_rate"])
+    model_sr = int(meta.sample_rate)
     if sr != model_sr and not args.resample:
         raise InputError(f"{args.input}: sample rate {sr} Hz differs from the model's {model_sr} Hz "
                          "(resample the file, or pass --resample)")
     dry = _resample(x, sr, model_sr) if sr != model_sr else x
     progress = (not args.no_progress and sys.stderr.isatty()
                 and dry.size >= PROGRESS_MIN_SECONDS * model_sr)
-    wet = predict(model, meta, dry, batch_size=args.batch_size, progress=progress)
+    if meta.kind == "sequence":  # exact carried state, compiled: many times faster than real time
+        wet = predict_stream(model, meta, dry, knobs, progress=progress)
+    else:
+        wet = predict(model, meta, dry, batch_size=args.batch_size, progress=progress)
     if sr != model_sr:
         wet = _resample(wet, model_sr, sr)
         wet = np.pad(wet, (0, max(0, x.size - wet.size)))[:x.size]
@@ -129,42 +137,38 @@ def _process(args) -> int:
     return 0
 
 
-def _export_nam(args) -> int:
-    from drywet.export import save_nam, to_nam
+def _export(args) -> int:
+    from drywet.export import export_model, format_notes, model_rate, save_json
 
+    fmt = getattr(args, "format", None) or "nam"
+    if fmt != "nam" and args.tone_type:
+        raise InputError("--tone-type applies to --format nam only")
     model, meta = _load(args.model)
-    effect, structure = meta.get("effect"), meta.get("structure")
-    name = args.name or " ".join(str(s) for s in ("drywet", effect, structure) if s)
-    now = datetime.now()
-    metadata = {
-        "name": name, "modeled_by": "drywet", "gear_type": "pedal", "tone_type": args.tone_type,
-        "date": {"year": now.year, "month": now.month, "day": now.day,
-                 "hour": now.hour, "minute": now.minute, "second": now.second},
-        "effect": effect, "structure": structure,
-        # the training run's own record (kind, epochs, examples, ...), kept apart from NAM's fields
-        "drywet": dict(meta),
-    }
-    nam = to_nam(model, int(meta["sample_rate"]), metadata)
+    name = args.name or " ".join(str(s) for s in ("drywet", meta.effect, meta.structure) if s)
+    # the training run's own record (kind, epochs, knobs, ...), kept apart from the format's fields
+    metadata = {"name": name, "effect": meta.effect, "structure": meta.structure, "drywet": meta.to_dict()}
+    if fmt == "nam":
+        metadata.update({"modeled_by": "drywet", "gear_type": "pedal", "tone_type": args.tone_type})
+    rate = model_rate(meta)
+    data = export_model(model, fmt, rate, metadata, meta)
     try:
-        save_nam(nam, args.output)
+        save_json(data, args.output)
     except OSError as exc:
         raise InputError(f"{args.output}: cannot write ({exc})") from None
-    print(f"wrote {args.output} ({nam['config']['num_layers']} x LSTM({nam['config']['hidden_size']}), "
-          f"{len(nam['weights'])} weights, {nam['sample_rate']} Hz)")
+    layers, units = meta.layers, meta.units
+    print(f"wrote {args.output} ({fmt}: {layers} x LSTM({units}), {meta.inputs} input(s), "
+          f"{'skip, ' if meta.skip else ''}{rate} Hz)")
+    for note in format_notes(fmt, data):
+        print(f"note: {note}")
+    if meta.highpass_hz:
+        print(f"note: the model expects its input high-passed at {meta.highpass_hz:g} Hz; the file does not "
+              "carry that filter")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: parse `argv`, run the command; a DrywetError prints one line and returns 2."""
+    """Entry point: parse `argv`, run the command; a DrywetError prints one `error:` line and returns 2
+    (SIGINT/SIGTERM: 128 + the signal number)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter quiet
     args = _parser().parse_args(argv)
-    try:
-        if args.command == "process":
-            return _process(args)
-        return _export_nam(args)
-    except DrywetError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_main(lambda: _process(args) if args.command == "process" else _export(args))

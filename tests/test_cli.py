@@ -1,5 +1,7 @@
-"""`python -m drywet`: process a WAV with either model kind, sample-rate handling, .nam export, errors."""
+"""`python -m drywet`: process a WAV with either model kind (sequence models streamed exactly), knobs,
+sample-rate handling, exports in every format, errors."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,9 @@ from drywet.audio import read_wav, write_wav
 from drywet.cli import main
 from drywet.export import NamLSTM, load_nam
 from drywet.inference import load_model, predict, save_model
+from drywet.meta import ModelMeta
 from drywet.models import build_model, get_structure
+from tests.lstm_models import keras_run, sequence_model, with_knobs
 
 SR = 8000
 STRUCTURE = "l1_u16_f32"
@@ -27,18 +31,28 @@ def tone(sr: int, seconds: float = 0.5) -> np.ndarray:
     return (x + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
 
 
+def meta_for(kind: str, skip: bool = False, knobs: tuple[str, ...] = ()) -> ModelMeta:
+    s = get_structure(STRUCTURE)
+    return ModelMeta(effect="sd1", kind=kind, structure=s.name, layers=s.layers, units=s.units, frame=s.frame,
+                     sample_rate=SR, oversample=1, epochs=0, train_examples=0, supervised_samples=0, params=0,
+                     skip=skip, inputs=1 + len(knobs), knobs=knobs)
+
+
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    """A tiny untrained model of each kind, saved as the pipeline saves them."""
+    """Tiny models, saved as the pipeline saves them: a framed one (untrained), a plain sequence one,
+    one with the skip connection, and one with the skip connection and two knobs."""
     root = tmp_path_factory.mktemp("models")
     s = get_structure(STRUCTURE)
-    paths = {}
-    for kind in ("framed", "sequence"):
-        meta = {"effect": "sd1", "kind": kind, "structure": s.name, "layers": s.layers, "units": s.units,
-                "frame": s.frame, "sample_rate": SR, "epochs": 0}
-        save_model(build_model(s, kind, seed=1), root / kind / "model.keras", meta)
-        paths[kind] = root / kind
-    return paths
+    saved = {
+        "framed": (build_model(s, "framed", seed=1), meta_for("framed")),
+        "sequence": (sequence_model(1, s.units, seed=1), meta_for("sequence")),
+        "skip": (sequence_model(1, s.units, skip=True, seed=2), meta_for("sequence", skip=True)),
+        "knobs": (sequence_model(1, s.units, 3, skip=True, seed=3), meta_for("sequence", True, ("gain", "tone"))),
+    }
+    for name, (model, meta) in saved.items():
+        save_model(model, root / name / "model.keras", meta)
+    return {name: root / name for name in saved}
 
 
 @pytest.fixture()
@@ -58,7 +72,24 @@ def test_process_matches_predict(models, dry_wav, tmp_path, kind, as_file):
     assert sr == SR and wet.size == dry.size
     assert sf.info(str(out)).subtype == "FLOAT"
     model, meta = load_model(models[kind])
-    np.testing.assert_allclose(wet, predict(model, meta, dry), atol=1e-5, rtol=0)
+    expected = predict(model, meta, dry) if kind == "framed" else keras_run(model, dry)
+    np.testing.assert_allclose(wet, expected, atol=1e-5, rtol=0)
+
+
+def test_process_knob_model(models, dry_wav, tmp_path, capsys):
+    out = tmp_path / "wet.wav"
+    assert main(["process", str(models["knobs"]), str(dry_wav), str(out), "--knob", "tone=0.2",
+                 "--knob", "gain=0.9", "--no-progress"]) == 0
+    dry, _ = read_wav(dry_wav)
+    model, _ = load_model(models["knobs"])
+    np.testing.assert_allclose(read_wav(out)[0], keras_run(model, with_knobs(dry, (0.9, 0.2))), atol=1e-5, rtol=0)
+    out.unlink()
+    assert main(["process", str(models["knobs"]), str(dry_wav), str(out), "--knob", "gain=0.9"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "tone" in err and len(err.strip().splitlines()) == 1
+    assert main(["process", str(models["knobs"]), str(dry_wav), str(out), "--knob", "gain=2"]) == 2
+    assert "0 to 1" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_picks_a_channel(models, tmp_path):
@@ -125,15 +156,39 @@ def test_export_nam_sequence(models, tmp_path, capsys):
     assert md["effect"] == "sd1" and md["structure"] == STRUCTURE and md["drywet"]["kind"] == "sequence"
     x = tone(SR)[:400]
     model, _ = load_model(models["sequence"])
-    np.testing.assert_allclose(NamLSTM(nam).process(x), model(x[None, :, None]).numpy()[0, :, 0],
-                               atol=1e-5, rtol=0)
+    np.testing.assert_allclose(NamLSTM(nam).process(x), keras_run(model, x), atol=1e-5, rtol=0)
+    again = tmp_path / "again.nam"
+    assert main(["export", "--format", "nam", str(models["sequence"]), str(again), "--tone-type", "overdrive"]) == 0
+    assert again.read_bytes() == out.read_bytes()  # same model, same bytes
 
 
-def test_export_nam_refuses_framed(models, tmp_path, capsys):
-    out = tmp_path / "framed.nam"
-    assert main(["export-nam", str(models["framed"]), str(out)]) == 2
+@pytest.mark.parametrize("fmt,model_name", [("aidax", "knobs"), ("proteus", "skip")])
+def test_export_json_formats(models, tmp_path, capsys, fmt, model_name):
+    out = tmp_path / f"sd1.{fmt}.json"
+    assert main(["export", "--format", fmt, str(models[model_name]), str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"wrote {out}") and "note:" in printed  # hidden size 16 / knobs: plugin limits
+    data = json.loads(out.read_text())
+    if fmt == "aidax":
+        assert data["in_shape"] == [None, None, 3] and data["in_skip"] == 1
+        assert data["metadata"]["samplerate"] == SR and data["metadata"]["drywet"]["knobs"] == ["gain", "tone"]
+    else:
+        assert data["model_data"]["skip"] == 1 and data["model_data"]["hidden_size"] == 16
+
+
+@pytest.mark.parametrize("args,message", [
+    (["export-nam", "framed"], "only sequence models export to .nam (train with model.kind: sequence)"),
+    (["export", "--format", "aidax", "framed"], "train with model.kind: sequence"),
+    (["export", "--format", "proteus", "framed"], "train with model.kind: sequence"),
+    (["export", "--format", "nam", "skip"], "train with model.skip: false"),
+    (["export", "--format", "nam", "knobs"], "(.nam LSTMs have no path from input to output) and no knobs"),
+    (["export", "--format", "proteus", "sequence"], "train with model.skip: true"),
+])
+def test_export_refusals(models, tmp_path, capsys, args, message):
+    out = tmp_path / "refused.json"
+    assert main([*args[:-1], str(models[args[-1]]), str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "only sequence models export to .nam" in err
+    assert err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
 
 
@@ -141,4 +196,4 @@ def test_help_runs_as_a_module():
     result = subprocess.run([sys.executable, "-m", "drywet", "--help"], capture_output=True, text=True,
                             timeout=60, cwd=Path(__file__).resolve().parents[1])
     assert result.returncode == 0
-    assert "process" in result.stdout and "export-nam" in result.stdout
+    assert "process" in result.stdout and "export-nam" in result.stdout and "proteus" in result.stdout

@@ -1,4 +1,4 @@
-"""Export a sequence model to Neural Amp Modeler's `.nam` format, and a NumPy player for such files.
+"""Neural Amp Modeler's `.nam` format (architecture `LSTM`), and a NumPy player for such files.
 
 A `.nam` file is JSON: `version`, `architecture` ("LSTM"), `config` (input_size, hidden_size,
 num_layers), a flat `weights` list, `sample_rate` (Hz) and `metadata`. The weights follow NAM's own
@@ -11,19 +11,20 @@ LSTM exporter (PyTorch layout), layer by layer:
 
 followed by the linear head's weight (H,) and bias (1,). The player computes, per sample,
 z = W [x; h] + b, c = sig(f) c + sig(i) tanh(g), h = sig(o) tanh(c), y = w . h + bias; there is no
-input or output scaling and no residual path.
+input or output scaling and no residual path, so models with a skip connection or knob inputs are
+refused.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from drywet.errors import ConfigError, InputError
+from drywet.export.checks import compact, save_json, sequence_weights
 
 NAM_VERSION = "0.5.4"  # .nam file version; NAM players accept 0.5.x
 GEAR_TYPES = ("amp", "pedal", "pedal_amp", "amp_cab", "amp_pedal_cab", "preamp", "studio")
@@ -31,90 +32,53 @@ TONE_TYPES = ("clean", "overdrive", "crunch", "hi_gain", "fuzz")
 _REQUIRED_KEYS = ("version", "architecture", "config", "weights")
 
 
-def _lstm_layers(model) -> tuple[list, object]:
-    """The model's LSTM layers and its Dense head, checked to be a plain sequence model."""
-    import keras
+def to_nam(model, sample_rate: int, metadata: dict | None = None, meta=None) -> dict:
+    """The `.nam` dict of a sequence model (stacked Keras LSTMs + Dense(1)), run at `sample_rate` Hz.
 
-    lstms = [layer for layer in model.layers if isinstance(layer, keras.layers.LSTM)]
-    denses = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    others = [layer for layer in model.layers
-              if not isinstance(layer, (keras.layers.LSTM, keras.layers.Dense, keras.layers.InputLayer))]
-    if not lstms or len(denses) != 1 or others or not isinstance(model.layers[-1], keras.layers.Dense):
-        raise ConfigError(f"model '{model.name}': expected stacked LSTM layers and one Dense head")
-    if not lstms[-1].return_sequences:
-        raise ConfigError(
-            f"model '{model.name}' is a framed model; only sequence models export to .nam "
-            "(train with model.kind: sequence)"
-        )
-    head = denses[0]
-    if head.units != 1 or head.get_config()["activation"] != "linear" or not head.use_bias:
-        raise ConfigError(f"model '{model.name}': the head must be Dense(1) with bias and no activation")
-    units = lstms[0].units
-    for layer in lstms:
-        cfg = layer.get_config()
-        if layer.units != units:
-            raise ConfigError(f"model '{model.name}': all LSTM layers must have the same units for .nam")
-        if (cfg["activation"], cfg["recurrent_activation"]) != ("tanh", "sigmoid") or not cfg["use_bias"]:
-            raise ConfigError(
-                f"model '{model.name}': layer '{layer.name}' must use tanh / sigmoid activations and a bias"
-            )
-        if cfg.get("go_backwards"):
-            raise ConfigError(f"model '{model.name}': layer '{layer.name}' runs backwards; cannot export")
-    return lstms, head
-
-
-def _compact(values: np.ndarray) -> list[float]:
-    """float32 values as the shortest decimals that read back to the same float32."""
-    return [float(str(v)) for v in np.asarray(values, np.float32).ravel()]
-
-
-def to_nam(model, sample_rate: int, metadata: dict | None = None) -> dict:
-    """The `.nam` dict of a sequence model (stacked Keras LSTMs + Dense(1)); framed models are refused.
-
-    `metadata` is merged over the defaults (modeled_by "drywet", gear_type "pedal"); the initial
-    hidden and cell states are zeros, as in Keras.
+    Framed models, models with a skip connection or knob inputs, and stacks of unequal widths are
+    refused (ConfigError). `metadata` is merged over the defaults (modeled_by "drywet", gear_type
+    "pedal"); the initial hidden and cell states are zeros, as in Keras.
     """
-    lstms, head = _lstm_layers(model)
-    units = lstms[0].units
+    weights = sequence_weights(model, ".nam", meta)
+    name = model.name
+    wants = []
+    if weights.skip:
+        wants.append("model.skip: false (.nam LSTMs have no path from input to output)")
+    if weights.inputs != 1:
+        wants.append(f"no knobs (.nam LSTMs take the audio only; this model has {weights.inputs - 1} knob inputs)")
+    if wants:
+        raise ConfigError(f"model '{name}' cannot export to .nam; train with {' and '.join(wants)}")
+    units = weights.layers[0].units
+    if any(layer.units != units for layer in weights.layers):
+        raise ConfigError(f"model '{name}': all LSTM layers must have the same units for .nam")
     parts = []
-    for layer in lstms:
-        # Keras: kernel (in, 4H), recurrent_kernel (H, 4H), bias (4H,), gate columns i, f, c, o,
-        # the same order as PyTorch's rows i, f, g, o; so the NAM matrix is the transposed stack.
-        kernel, recurrent, bias = (np.asarray(w, np.float32) for w in layer.get_weights())
-        parts += [np.concatenate([kernel, recurrent], axis=0).T, bias,
+    for layer in weights.layers:
+        # Keras: kernel (in, 4H), recurrent_kernel (H, 4H), gate columns i, f, c, o, the same order
+        # as PyTorch's rows i, f, g, o; so the NAM matrix is the transposed stack.
+        parts += [np.concatenate([layer.kernel, layer.recurrent], axis=0).T, layer.bias,
                   np.zeros(units, np.float32), np.zeros(units, np.float32)]
-    dense_kernel, dense_bias = (np.asarray(w, np.float32) for w in head.get_weights())
-    parts += [dense_kernel[:, 0], dense_bias]
-    weights = np.concatenate([p.ravel() for p in parts])
+    parts += [weights.head_w, np.float32([weights.head_b])]
+    flat = np.concatenate([np.asarray(p, np.float32).ravel() for p in parts])
 
-    meta = {"name": model.name, "modeled_by": "drywet", "gear_type": "pedal", "tone_type": None}
-    meta.update(metadata or {})
-    if meta.get("gear_type") not in (*GEAR_TYPES, None):
-        raise ConfigError(f"gear_type '{meta['gear_type']}'; valid: {', '.join(GEAR_TYPES)}")
-    if meta.get("tone_type") not in (*TONE_TYPES, None):
-        raise ConfigError(f"tone_type '{meta['tone_type']}'; valid: {', '.join(TONE_TYPES)}")
+    info = {"name": name, "modeled_by": "drywet", "gear_type": "pedal", "tone_type": None}
+    info.update(metadata or {})
+    if info.get("gear_type") not in (*GEAR_TYPES, None):
+        raise ConfigError(f"gear_type '{info['gear_type']}'; valid: {', '.join(GEAR_TYPES)}")
+    if info.get("tone_type") not in (*TONE_TYPES, None):
+        raise ConfigError(f"tone_type '{info['tone_type']}'; valid: {', '.join(TONE_TYPES)}")
     return {
         "version": NAM_VERSION,
         "architecture": "LSTM",
-        "config": {"input_size": 1, "hidden_size": int(units), "num_layers": len(lstms)},
-        "weights": _compact(weights),
+        "config": {"input_size": 1, "hidden_size": int(units), "num_layers": len(weights.layers)},
+        "weights": compact(flat),
         "sample_rate": int(sample_rate),
-        "metadata": meta,
+        "metadata": info,
     }
 
 
 def save_nam(nam: dict, path: str | os.PathLike) -> None:
-    """Write a `.nam` dict as JSON atomically (temp file + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".nam", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(nam, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write a `.nam` dict as JSON (sorted keys) atomically."""
+    save_json(nam, path)
 
 
 def load_nam(path: str | os.PathLike) -> dict:

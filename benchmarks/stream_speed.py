@@ -1,0 +1,117 @@
+"""Speed and accuracy of exact streaming (`drywet.stream`) on one thread, as a Markdown table.
+
+    python -m benchmarks.stream_speed [--seconds 60] [--check-seconds 5] [--chunked]
+
+For 1x16, 1x32 and 2x32 sequence models (weights moved off their initial values, scaled by fan-in
+as a trained model's are) on the virtual bench's dry program material at 44.1 kHz: the real-time
+factor (seconds of audio per second, best of --repeats) of the compiled per-sample loop, by the
+wall clock and by the process's CPU time (the second is what the loop costs when other jobs share
+the cores), and its largest difference from Keras running the first --check-seconds as one
+sequence (the exact carried-state output). --chunked also times the older chunked TensorFlow path
+(`drywet.inference.predict_sequence`). Every thread pool is pinned to one thread before import.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+             "TF_NUM_INTEROP_THREADS", "TF_NUM_INTRAOP_THREADS"):
+    os.environ[_var] = "1"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+SAMPLE_RATE = 44100
+SIZES = ((1, 16), (1, 32), (2, 32))
+
+
+def sequence_model(layers: int, units: int, skip: bool = True, seed: int = 0, input_gain: float = 8.0):
+    """A Keras sequence model in drywet's layout (input `dry`, `lstm_1`.., Dense `wet`, Add `skip`)
+    with every weight moved off its initial value (noise scaled by fan-in, so it stays stable) and the
+    audio weights scaled by `input_gain`, as training on quiet guitar material leaves them."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input(shape=(None, 1), name="dry")
+    h = inp
+    for i in range(layers):
+        h = keras.layers.LSTM(units, return_sequences=True, name=f"lstm_{i + 1}")(h)
+    out = keras.layers.Dense(1, name="wet")(h)
+    if skip:
+        out = keras.layers.Add(name="skip")([out, inp[..., :1]])
+    model = keras.Model(inp, out, name=f"l{layers}_u{units}")
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if weights:
+            layer.set_weights([w + rng.normal(0.0, 0.5 if w.ndim == 1 else 0.5 / np.sqrt(w.shape[0]),
+                                              w.shape).astype(np.float32) for w in weights])
+    first = model.get_layer("lstm_1")
+    kernel, recurrent, bias = first.get_weights()
+    first.set_weights([kernel * np.float32([[input_gain]]), recurrent, bias])
+    return model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="audio timed per model (default 60)")
+    parser.add_argument("--check-seconds", type=float, default=5.0,
+                        help="audio compared with Keras' exact output (default 5)")
+    parser.add_argument("--repeats", type=int, default=3, help="timings per model; the best counts")
+    parser.add_argument("--chunked", action="store_true", help="also time predict_sequence (TensorFlow)")
+    args = parser.parse_args()
+
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    from drywet.bench.material import make_dry
+    from drywet.inference import predict_sequence
+    from drywet.stream import SequenceStream, SequenceWeights
+
+    dry = make_dry(args.seconds, SAMPLE_RATE, seed=0)
+    n_check = int(args.check_seconds * SAMPLE_RATE)
+    print(f"{args.seconds:g} s of bench material at {SAMPLE_RATE} Hz, one thread, "
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores\n")
+    header = ("| model | MACs/sample | ns/sample (CPU) | RTF wall | RTF CPU time | max abs diff vs Keras "
+              "| output std |")
+    if args.chunked:
+        header += " chunked TF RTF CPU time |"
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for layers, units in SIZES:
+        model = sequence_model(layers, units)
+        weights = SequenceWeights.from_keras(model)  # also compiles (or loads) the loop
+        wall = cpu = float("inf")
+        for _ in range(args.repeats):
+            stream = SequenceStream(weights)
+            start, start_cpu = time.perf_counter(), time.process_time()
+            y = stream.process(dry)
+            wall = min(wall, time.perf_counter() - start)
+            cpu = min(cpu, time.process_time() - start_cpu)
+        # one graph call over the whole piece: Keras' own carried-state output (eager would step in Python)
+        call = tf.function(lambda b, m=model: m(b, training=False))
+        exact = call(tf.constant(dry[None, :n_check, None])).numpy()[0, :, 0]
+        diff = float(np.max(np.abs(y[:n_check] - exact)))
+        macs, n_in = 0, 1
+        for _ in range(layers):
+            macs += 4 * units * (n_in + units)
+            n_in = units
+        macs += units
+        seconds = dry.size / SAMPLE_RATE
+        row = (f"| {layers}x{units} | {macs:,} | {1e9 * cpu / dry.size:.0f} | {seconds / wall:.0f} | "
+               f"{seconds / cpu:.0f} | {diff:.1e} | {np.std(exact):.3f} |")
+        if args.chunked:
+            start = time.process_time()
+            predict_sequence(model, dry)
+            row += f" {seconds / (time.process_time() - start):.0f} |"
+        print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main()

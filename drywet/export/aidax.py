@@ -1,0 +1,50 @@
+"""RTNeural / AIDA-X model JSON (`.json`, also shipped as `.aidax`).
+
+    in_shape  [null, null, C]      C input channels: the audio, then the knob channels
+    in_skip   1                    only when the model adds input channel 0 to its output
+    layers    [{"type": "lstm", "activation": "", "shape": [null, null, H],
+                "weights": [kernel (C x 4H), recurrent kernel (H x 4H), bias (4H)]}, ...,
+               {"type": "dense", "activation": "", "shape": [null, null, 1],
+                "weights": [kernel (H x 1), bias (1)]}]
+    metadata  name, samplerate (Hz), ...
+
+Weights keep Keras' layout (rows = inputs; gate columns i, f, c, o), which is what RTNeural's Keras
+loader reads. RTNeural loads any stack; the AIDA-X plugin is compiled for one LSTM layer of 8, 12,
+16, 20, 32, 40, 64 or 80 units (`notes` says when a model is outside that).
+"""
+
+from __future__ import annotations
+
+from drywet.export.checks import nested, sequence_weights
+
+AIDAX_UNITS = (8, 12, 16, 20, 32, 40, 64, 80)
+
+
+def to_aidax(model, sample_rate: int, metadata: dict | None = None, meta=None) -> dict:
+    """The RTNeural/AIDA-X dict of a sequence model run at `sample_rate` Hz; framed models are refused."""
+    weights = sequence_weights(model, "AIDA-X", meta)
+    layers = [{"type": "lstm", "activation": "", "shape": [None, None, layer.units],
+               "weights": [nested(layer.kernel), nested(layer.recurrent), nested(layer.bias)]}
+              for layer in weights.layers]
+    layers.append({"type": "dense", "activation": "", "shape": [None, None, 1],
+                   "weights": [nested(weights.head_w[:, None]), nested([weights.head_b])]})
+    info = {"name": model.name, "samplerate": int(sample_rate), "source": "drywet"}
+    info.update(metadata or {})
+    out = {"in_shape": [None, None, weights.inputs], "layers": layers, "metadata": info}
+    if weights.skip:
+        out["in_skip"] = 1
+    return out
+
+
+def notes(data: dict) -> list[str]:
+    """Why the AIDA-X plugin (as opposed to RTNeural itself) might not load this file."""
+    lstms = [layer for layer in data["layers"] if layer["type"] == "lstm"]
+    found = []
+    if len(lstms) != 1:
+        found.append(f"AIDA-X loads one LSTM layer; this file has {len(lstms)} (RTNeural loads it)")
+    if lstms and lstms[0]["shape"][-1] not in AIDAX_UNITS:
+        found.append(f"AIDA-X is built for {', '.join(map(str, AIDAX_UNITS))} units; this file has "
+                     f"{lstms[0]['shape'][-1]}")
+    if data["in_shape"][-1] != 1:
+        found.append("AIDA-X plays audio-only models; knob inputs need an RTNeural host that feeds them")
+    return found
