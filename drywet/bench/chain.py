@@ -16,6 +16,9 @@ from drywet.errors import ConfigError
 
 LATENCY_MS = (3.0, 12.0)
 GAIN_DB = (-6.0, 3.0)
+# The fuzz is recorded hot, as fuzz captures often are: its loudest swings clip the converter.
+HOT_GAIN_DB = (1.0, 4.0)
+HOT_EFFECTS = ("fuzz",)
 FRACTION = (0.1, 0.9)  # the latency's fractional part stays clear of whole samples
 DELAY_HALF_TAPS = 64  # windowed-sinc fractional delay: 129 taps
 DELAY_KAISER_BETA = 8.0  # flat within 0.01 dB and 0.001 samples of group delay up to 0.45 fs
@@ -63,7 +66,8 @@ def record(
     noise_dbfs: float,
     seed: int,
 ) -> np.ndarray:
-    """The pedal output as the interface records it: delayed, scaled, polarity-flipped, plus noise.
+    """The pedal output as the interface records it: delayed, scaled, polarity-flipped, plus noise,
+    and clipped at full scale (+-1) as a converter does.
 
     latency_samples: round-trip latency (fractional samples). gain_db: level change (dB).
     polarity: +1 or -1. noise_dbfs: RMS of added white noise (dBFS; -inf for none). float32 out.
@@ -76,13 +80,15 @@ def record(
     y *= polarity * 10.0 ** (gain_db / 20.0)
     if np.isfinite(noise_dbfs):
         y += 10.0 ** (noise_dbfs / 20.0) * _rng(seed, "record-noise").standard_normal(y.size)
+    np.clip(y, -1.0, 1.0, out=y)
     return y.astype(np.float32)
 
 
 def chain_truth(effect: str, seed: int, sample_rate: int) -> dict:
     """The recording chain's settings for one effect, drawn from the seed (same seed, same truth).
 
-    latency_samples: 3-12 ms, never a whole number of samples. gain_db: -6..+3 dB. polarity: +1.
+    latency_samples: 3-12 ms, never a whole number of samples. gain_db: -6..+3 dB (+1..+4 dB for the
+    hot-recorded fuzz). polarity: +1.
     """
     rng = _rng(seed, f"chain-{effect}")
     lo, hi = (ms * 1e-3 * sample_rate for ms in LATENCY_MS)
@@ -91,6 +97,6 @@ def chain_truth(effect: str, seed: int, sample_rate: int) -> dict:
     return {
         "latency_samples": latency,
         "latency_ms": 1e3 * latency / sample_rate,
-        "gain_db": float(rng.uniform(*GAIN_DB)),
+        "gain_db": float(rng.uniform(*(HOT_GAIN_DB if effect in HOT_EFFECTS else GAIN_DB))),
         "polarity": 1,
     }
