@@ -176,11 +176,9 @@ def predict(model, meta: ModelMeta, dry: np.ndarray, batch_size: int = 8192,
     A model trained with `oversample` k runs at k times the rate between interpolation and decimation.
     """
     from drywet.antialias import downsample, upsample
+    from drywet.kinds import get_kind
 
     factor = meta.oversample
     x = upsample(dry, factor)
-    if meta.kind == "framed":
-        y = predict_framed(model, x, meta.frame, batch_size, progress)
-    else:
-        y = predict_sequence(model, x, progress=progress)
+    y = get_kind(meta.kind).predict(model, x, batch_size, progress)
     return downsample(y, factor, len(dry))

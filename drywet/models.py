@@ -1,12 +1,14 @@
-"""The named LSTM structures and their Keras models (framed and sequence kinds)."""
+"""The named LSTM structures and their Keras models (each kind in drywet/kinds builds its own)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from drywet.errors import ConfigError
+from drywet.kinds import KINDS, check_kind, get_kind
 
-KINDS = ("framed", "sequence")
+__all__ = ["KINDS", "STRUCTURES", "Structure", "build_model", "check_kind", "get_structure", "lstm_param_count",
+           "lstm_stack", "macs_per_sample"]
 
 
 @dataclass(frozen=True)
@@ -40,13 +42,6 @@ def get_structure(name: str) -> Structure:
         raise ConfigError(f"unknown model.structure '{name}'; valid structures: {valid}") from None
 
 
-def check_kind(kind: str) -> str:
-    """Validate model.kind."""
-    if kind not in KINDS:
-        raise ConfigError(f"unknown model.kind '{kind}'; valid kinds: {', '.join(KINDS)}")
-    return kind
-
-
 def lstm_param_count(layers: int, units: int, inputs: int = 1) -> int:
     """Trainable parameters of stacked LSTMs plus the dense output (Keras counts)."""
     total, n_in = 0, inputs
@@ -62,29 +57,27 @@ def macs_per_sample(structure: Structure, kind: str) -> int:
     for _ in range(structure.layers):
         per_step += 4 * structure.units * (n_in + structure.units)
         n_in = structure.units
-    steps = structure.frame if kind == "framed" else 1
-    return per_step * steps + structure.units
+    return per_step * get_kind(kind).lstm_steps(structure) + structure.units
 
 
-def build_model(structure: Structure, kind: str = "framed", seed: int = 0):
-    """Keras model: LSTM layer(s) then Dense(1).
+def lstm_stack(x, structure: Structure, sequences: bool):
+    """The structure's LSTM layers (`lstm_1`, `lstm_2`, ...) applied to x; the last returns every
+    time step when `sequences`, else only its final state."""
+    import keras
 
-    framed:   (batch, frame, 1) -> (batch, 1), the wet sample at the frame's last dry sample.
-    sequence: (batch, time, 1) -> (batch, time, 1), one output per input sample.
+    for i in range(structure.layers):
+        last = i == structure.layers - 1
+        x = keras.layers.LSTM(structure.units, return_sequences=sequences or not last, name=f"lstm_{i + 1}")(x)
+    return x
+
+
+def build_model(structure: Structure, kind: str = "framed", seed: int = 0, skip: bool = False):
+    """Keras model of `kind` (see drywet/kinds): input `dry`, LSTM layer(s) `lstm_<i>`, Dense(1) `wet`;
+    with `skip` (sequence kind only) an Add `skip` puts the dry input on the output.
+    Keras is seeded with `seed` first, so the same seed gives the same initial weights.
     """
     import keras
 
-    check_kind(kind)
+    k = get_kind(kind)
     keras.utils.set_random_seed(seed)
-    time_steps = structure.frame if kind == "framed" else None
-    inp = keras.Input(shape=(time_steps, 1), name="dry")
-    x = inp
-    for i in range(structure.layers):
-        last = i == structure.layers - 1
-        x = keras.layers.LSTM(
-            structure.units,
-            return_sequences=(kind == "sequence") or not last,
-            name=f"lstm_{i + 1}",
-        )(x)
-    out = keras.layers.Dense(1, name="wet")(x)
-    return keras.Model(inp, out, name=f"{structure.name}_{kind}")
+    return k.build_model(structure, skip=skip)

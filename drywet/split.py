@@ -1,8 +1,10 @@
-"""Contiguous train / validation / test split and causal frame indexing, without copies.
+"""Contiguous train / validation / test split and example indexing (frames, segments), without copies.
 
 A framed model reads `frame` dry samples and predicts the wet sample aligned with the frame's
 last sample (causal). Frames are never materialised for a whole signal: a frame is named by its
 start index into a sliding-window view, and only one batch at a time is gathered into an array.
+A sequence model trains on segments, likewise named by their start indices: every epoch they tile
+the training part at a fresh offset.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from drywet.errors import ConfigError, InputError
+
+# Fixed, not a param: each part must hold at least this many samples, enough for the largest frame
+# (64 samples) many times over; anything shorter cannot train or score a model.
+MIN_PART_SAMPLES = 1024
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,55 @@ def sample_frame_starts(n_samples: int, frame: int, count: int, seed: int) -> np
     rng = np.random.default_rng(seed)
     starts = rng.choice(available, size=count, replace=False)
     return np.sort(starts).astype(np.int64, copy=False)
+
+
+def _check_segment(segment: int, warmup: int) -> tuple[int, int]:
+    segment, warmup = int(segment), int(warmup)
+    if not 0 <= warmup < segment:
+        raise ConfigError(f"the warm-up ({warmup} samples) must be at least 0 and shorter than the "
+                          f"segment ({segment} samples)")
+    return segment, warmup
+
+
+def tile_segment_starts(n_samples: int, segment: int, warmup: int, offset: int) -> np.ndarray:
+    """Starts of segments whose scored parts (all but the first `warmup` samples) tile a signal.
+
+    The scored windows [s + warmup, s + segment) step by stride = segment - warmup from
+    `offset` (1 <= offset <= stride); the first start is clipped to 0 and the last ones to
+    n_samples - segment, so together they cover every sample from `warmup` to the end. Always
+    ceil((n_samples - warmup) / stride) + 1 starts (one may repeat at the end), whatever the offset.
+    """
+    segment, warmup = _check_segment(segment, warmup)
+    stride = segment - warmup
+    if not 1 <= offset <= stride:
+        raise ConfigError(f"the tiling offset must be within [1, {stride}], got {offset}")
+    if n_samples < segment:
+        raise InputError(f"a part of {n_samples} samples is shorter than one segment ({segment} samples)")
+    n_tiles = -(-(int(n_samples) - warmup) // stride)
+    starts = offset + stride * np.arange(-1, n_tiles, dtype=np.int64)
+    return np.clip(starts, 0, int(n_samples) - segment)
+
+
+def epoch_segment_starts(n_samples: int, segment: int, warmup: int, epochs: int, seed: int,
+                         max_segments: int | None = None) -> np.ndarray:
+    """Every epoch's training segments, shape (epochs, segments): each row tiles the signal (see
+    `tile_segment_starts`) at a fresh random offset, in a random order; seeded, so reproducible.
+
+    `max_segments` keeps only the first that many of each shuffled row (a random subset, for
+    quick runs); None keeps the whole tiling.
+    """
+    segment, warmup = _check_segment(segment, warmup)
+    if epochs < 1:
+        raise ConfigError(f"epochs must be at least 1, got {epochs}")
+    if max_segments is not None and max_segments < 1:
+        raise ConfigError(f"max_segments must be at least 1 or null, got {max_segments}")
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(int(epochs)):
+        offset = int(rng.integers(1, segment - warmup, endpoint=True))
+        starts = tile_segment_starts(n_samples, segment, warmup, offset)
+        rows.append(starts[rng.permutation(len(starts))][:max_segments])
+    return np.stack(rows)
 
 
 def frame_views(x: np.ndarray, frame: int) -> np.ndarray:

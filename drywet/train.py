@@ -1,33 +1,17 @@
-"""Training glue: tf.data pipelines that build batches as index gathers, the ESR metric,
-checkpoint and logging callbacks, and the fit loop for framed and sequence models."""
+"""Training glue: shared tf.data helpers, the ESR metric, checkpoint / logging / best-epoch
+callbacks, and the fit loop (the kind supplies model, data, optimizer and loss)."""
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from drywet.models import Structure, build_model, check_kind
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Training hyper-parameters (params.yaml `train` section plus the model kind)."""
-
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    loss: str
-    seed: int
-    checkpoints: tuple[int, ...]
-    kind: str = "framed"
-    segment: int = 2048  # sequence kind: samples per training segment, warm-up included
-    warmup: int = 256  # sequence kind: leading samples of a segment excluded from the loss
-    preemph: float = 0.0  # sequence kind: first-order pre-emphasis coefficient on the loss (0 = off)
-    seq_batch_size: int = 16  # sequence kind: segments per batch
+from drywet.kinds import get_kind
+from drywet.meta import checkpoint_name
+from drywet.models import Structure, build_model
 
 
 def set_determinism(seed: int) -> None:
@@ -39,14 +23,14 @@ def set_determinism(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def _held(x: np.ndarray):
+def held(x: np.ndarray):
     """The audio as a non-trainable variable: held once, not copied into every traced function."""
     import tensorflow as tf
 
     return tf.Variable(np.asarray(x, np.float32), trainable=False)
 
 
-def _start_batches(starts: np.ndarray, batch_size: int, shuffle_seed: int | None):
+def start_batches(starts: np.ndarray, batch_size: int, shuffle_seed: int | None):
     """Batches of start indices; with a seed, a fresh permutation every epoch (drawn in-graph, so
     no shuffle buffer holds the examples)."""
     import tensorflow as tf
@@ -64,72 +48,6 @@ def _start_batches(starts: np.ndarray, batch_size: int, shuffle_seed: int | None
     # flat_map hides the length; stating it keeps Keras' progress and epoch ends exact.
     return tf.data.Dataset.from_tensors(0).flat_map(one_epoch).apply(
         tf.data.experimental.assert_cardinality(n_batches))
-
-
-def framed_dataset(dry: np.ndarray, wet: np.ndarray, starts: np.ndarray, frame: int,
-                   batch_size: int, shuffle_seed: int | None):
-    """tf.data of (frames, targets): each batch gathers `frame` dry samples per start index.
-
-    Only the audio and the start indices are held; a batch is built on the fly, so memory is
-    O(samples), not O(samples x frame). The target is the wet sample at the frame's last sample.
-    """
-    import tensorflow as tf
-
-    dry_t, wet_t = _held(dry), _held(wet)
-    offsets = tf.range(frame, dtype=tf.int64)
-
-    def gather(s):
-        x = tf.gather(dry_t, s[:, None] + offsets[None, :])[..., None]
-        y = tf.gather(wet_t, s + frame - 1)[:, None]
-        return x, y
-
-    return _start_batches(starts, batch_size, shuffle_seed).map(gather).prefetch(2)
-
-
-def sequence_dataset(dry: np.ndarray, wet: np.ndarray, starts: np.ndarray, segment: int,
-                     batch_size: int, shuffle_seed: int | None):
-    """tf.data of (segments, segments): `segment`-long dry/wet excerpts starting at `starts`."""
-    import tensorflow as tf
-
-    dry_t, wet_t = _held(dry), _held(wet)
-    offsets = tf.range(segment, dtype=tf.int64)
-
-    def gather(s):
-        idx = s[:, None] + offsets[None, :]
-        return tf.gather(dry_t, idx)[..., None], tf.gather(wet_t, idx)[..., None]
-
-    return _start_batches(starts, batch_size, shuffle_seed).map(gather).prefetch(2)
-
-
-def segment_starts(n_samples: int, count: int, segment: int, warmup: int, seed: int) -> np.ndarray:
-    """Seeded, sorted segment starts so that about `count` samples (warm-up excluded) are supervised."""
-    n_valid = n_samples - segment + 1
-    if n_valid < 1:
-        return np.zeros(0, np.int64)
-    n_seg = max(1, int(np.ceil(count / max(1, segment - warmup))))
-    rng = np.random.default_rng(seed)
-    if n_seg >= n_valid:
-        return np.arange(n_valid, dtype=np.int64)
-    return np.sort(rng.choice(n_valid, size=n_seg, replace=False)).astype(np.int64)
-
-
-def _preemph(x, coeff: float):
-    """First-order pre-emphasis along time, y[n] = x[n] - coeff * x[n-1]; identity when coeff is 0."""
-    return x[:, 1:, :] - coeff * x[:, :-1, :] if coeff else x
-
-
-def sequence_loss(warmup: int, preemph: float, base: str = "mse") -> Callable:
-    """Loss over a segment's samples after the warm-up, optionally after pre-emphasis."""
-    import tensorflow as tf
-
-    def loss(y_true, y_pred):
-        t = _preemph(y_true[:, warmup:, :], preemph)
-        p = _preemph(y_pred[:, warmup:, :], preemph)
-        err = t - p
-        return tf.reduce_mean(tf.abs(err)) if base == "mae" else tf.reduce_mean(tf.square(err))
-
-    loss.__name__ = f"seq_{base}"
-    return loss
 
 
 def make_esr_metric(warmup: int = 0):
@@ -160,8 +78,23 @@ def make_esr_metric(warmup: int = 0):
     return ESR()
 
 
-def _callbacks(live, checkpoint_dir: str | None, checkpoints: tuple[int, ...], log_path: str | None):
+@dataclass(frozen=True)
+class FitResult:
+    """A fitted model and how it went: seconds in fit, epochs run, the epoch whose weights it holds."""
+
+    model: object
+    seconds: float
+    epochs_run: int
+    best_epoch: int | None  # None: the last epoch's weights (no validation-based choice)
+
+
+def _callbacks(live, checkpoint_dir: str | None, checkpoints: tuple[int, ...], log_path: str | None,
+               keep_best: bool, patience: int | None):
     import keras
+
+    def log_line(text: str) -> None:
+        with open(log_path, "a") as fh:
+            fh.write(text + "\n")
 
     class EpochLog(keras.callbacks.Callback):
         """Appends one readable line per epoch to a log file."""
@@ -171,8 +104,7 @@ def _callbacks(live, checkpoint_dir: str | None, checkpoints: tuple[int, ...], l
 
         def on_epoch_end(self, epoch, logs=None):
             items = " ".join(f"{k}={v:.6g}" for k, v in sorted((logs or {}).items()) if k != "learning_rate")
-            with open(log_path, "a") as fh:
-                fh.write(f"epoch {epoch + 1:4d}  {time.perf_counter() - self.t0:8.1f}s  {items}\n")
+            log_line(f"epoch {epoch + 1:4d}  {time.perf_counter() - self.t0:8.1f}s  {items}")
 
     class LiveLogger(keras.callbacks.Callback):
         """Logs every epoch's metrics to DVCLive: `val_x` as `eval/x`, the rest as `train/x`."""
@@ -190,8 +122,7 @@ def _callbacks(live, checkpoint_dir: str | None, checkpoints: tuple[int, ...], l
 
         def on_epoch_end(self, epoch, logs=None):
             if (epoch + 1) in checkpoints:
-                path = os.path.join(checkpoint_dir, f"epoch_{epoch + 1:03d}.keras")
-                self.model.save(path)
+                self.model.save(os.path.join(checkpoint_dir, checkpoint_name(epoch + 1)))
 
     cbs = []
     if log_path is not None:
@@ -201,26 +132,59 @@ def _callbacks(live, checkpoint_dir: str | None, checkpoints: tuple[int, ...], l
     if checkpoint_dir is not None:
         os.makedirs(checkpoint_dir, exist_ok=True)
         cbs.append(Checkpoints())
+    if keep_best:
+        cbs.append(best_epoch_callback(patience, log_line if log_path is not None else None))
     return cbs
 
 
-def fit(structure: Structure, cfg: TrainConfig, train_ds, val_ds, live=None,
-        checkpoint_dir: str | None = None, log_path: str | None = None, verbose: int = 2):
-    """Build, compile and fit a model; returns (model, seconds spent in fit)."""
+def best_epoch_callback(patience: int | None, log=None):
+    """Keras callback: tracks the epoch with the lowest `val_esr` (`.best_epoch`, 1-based), stops
+    after `patience` epochs without a new best (None = never) and puts the best epoch's weights
+    back when training ends; `log(text)` hears which epoch that was."""
     import keras
 
-    check_kind(cfg.kind)
+    class BestEpoch(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.best, self.best_epoch, self.best_weights = np.inf, None, None
+
+        def on_epoch_end(self, epoch, logs=None):
+            value = (logs or {}).get("val_esr")
+            if value is None:
+                return
+            if value < self.best:
+                self.best, self.best_epoch = float(value), epoch + 1
+                self.best_weights = self.model.get_weights()
+            elif patience is not None and epoch + 1 - self.best_epoch >= patience:
+                self.model.stop_training = True
+
+        def on_train_end(self, logs=None):
+            if self.best_weights is None:
+                return
+            self.model.set_weights(self.best_weights)
+            if log is not None:
+                log(f"best epoch {self.best_epoch} (val_esr={self.best:.6g}): its weights are kept")
+
+    return BestEpoch()
+
+
+def fit(structure: Structure, kind: str, cfg, train_ds, val_ds, steps_per_epoch: int | None = None,
+        skip: bool = False, live=None, checkpoint_dir: str | None = None, log_path: str | None = None,
+        verbose: int = 2) -> FitResult:
+    """Build, compile and fit a model of `kind` with its recipe `cfg` (the kind's TRAIN_PARAMS:
+    TrainParams for framed, TrainSequenceParams for sequence). `steps_per_epoch` as the kind's
+    `datasets` gives it. Kinds that keep the best epoch end with its weights."""
+    k = get_kind(kind)
     set_determinism(cfg.seed)
-    model = build_model(structure, cfg.kind, seed=cfg.seed)
-    if cfg.kind == "sequence":
-        loss = sequence_loss(cfg.warmup, cfg.preemph, cfg.loss)
-        metric = make_esr_metric(cfg.warmup)
-    else:
-        loss = cfg.loss
-        metric = make_esr_metric(0)
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=loss, metrics=[metric])
+    model = build_model(structure, kind, seed=cfg.seed, skip=skip)
+    model.compile(**k.compile_args(cfg, steps_per_epoch))
     checkpoints = tuple(e for e in cfg.checkpoints if e <= cfg.epochs)
+    keep_best = k.KEEP_BEST and val_ds is not None
+    callbacks = _callbacks(live, checkpoint_dir, checkpoints, log_path, keep_best, getattr(cfg, "patience", None))
     t0 = time.perf_counter()
-    model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=verbose, shuffle=False,
-              callbacks=_callbacks(live, checkpoint_dir, checkpoints, log_path))
-    return model, time.perf_counter() - t0
+    history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, steps_per_epoch=steps_per_epoch,
+                        verbose=verbose, shuffle=False, callbacks=callbacks)
+    seconds = time.perf_counter() - t0
+    best = callbacks[-1].best_epoch if keep_best else None
+    return FitResult(model, seconds, len(history.epoch), best)
+

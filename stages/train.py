@@ -11,8 +11,8 @@ import numpy as np
 
 from drywet import audio, quiet_tensorflow
 from drywet.antialias import check_factor, upsample
-from drywet.meta import ModelMeta
 from drywet.kinds import Audio, Index, get_kind
+from drywet.meta import ModelMeta
 from drywet.models import get_structure
 from drywet.params import ModelParams, load_section
 from stages.common import run, staged_dir

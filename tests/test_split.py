@@ -1,4 +1,4 @@
-"""Contiguous split bounds and causal frame indexing."""
+"""Contiguous split bounds, causal frame indexing and segment tiling."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from drywet.errors import ConfigError, InputError
 from drywet.split import (
     SplitBounds,
     batch_frames,
+    epoch_segment_starts,
     frame_starts,
     frame_views,
     pad_for_causal,
     sample_frame_starts,
     split_bounds,
     targets_for_starts,
+    tile_segment_starts,
 )
 
 
@@ -121,3 +123,40 @@ def test_pad_for_causal_gives_one_frame_per_sample():
     assert views.shape[0] == x.size
     np.testing.assert_array_equal(views[:, -1], x)
     np.testing.assert_array_equal(views[0], [0, 0, 0, 1])
+
+
+@pytest.mark.parametrize(("n", "segment", "warmup"), [(10, 4, 1), (1000, 64, 16), (1000, 64, 0), (777, 100, 99)])
+def test_tiles_score_every_sample_after_the_warmup_at_any_offset(n, segment, warmup):
+    stride = segment - warmup
+    counts = set()
+    for offset in sorted({1, min(2, stride), stride // 2 or 1, stride - 1 or 1, stride}):
+        starts = tile_segment_starts(n, segment, warmup, offset)
+        assert starts.min() == 0 and starts.max() == n - segment
+        scored = np.zeros(n, int)
+        for s in starts:
+            scored[s + warmup:s + segment] += 1
+        assert np.all(scored[warmup:] >= 1)
+        counts.add(len(starts))
+    assert counts == {-(-(n - warmup) // stride) + 1}  # the same count whatever the offset
+
+
+def test_tile_segment_starts_exact_case():
+    # stride 3: grid 1 - 3, 1, 4, 7 clipped to [0, 6]
+    assert tile_segment_starts(10, 4, 1, offset=1).tolist() == [0, 1, 4, 6]
+    with pytest.raises(ConfigError):
+        tile_segment_starts(10, 4, 1, offset=0)
+    with pytest.raises(ConfigError):
+        tile_segment_starts(10, 4, 4, offset=1)
+    with pytest.raises(InputError):
+        tile_segment_starts(3, 4, 1, offset=1)
+
+
+def test_epoch_segment_starts_fresh_offset_and_order_each_epoch():
+    rows = epoch_segment_starts(5000, 256, 56, epochs=4, seed=3)
+    assert rows.shape == (4, -(-(5000 - 56) // 200) + 1)
+    assert np.array_equal(rows, epoch_segment_starts(5000, 256, 56, epochs=4, seed=3))
+    assert not np.array_equal(rows, epoch_segment_starts(5000, 256, 56, epochs=4, seed=4))
+    assert len({tuple(np.sort(r)) for r in rows}) == 4  # a new tiling each epoch
+    assert all(not np.array_equal(r, np.sort(r)) for r in rows)  # in a random order
+    capped = epoch_segment_starts(5000, 256, 56, epochs=2, seed=3, max_segments=5)
+    assert capped.shape == (2, 5) and np.array_equal(capped, rows[:2, :5])

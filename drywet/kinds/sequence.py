@@ -1,0 +1,159 @@
+"""Sequence kind: the LSTM runs along the audio, state carried from sample to sample, one output per
+sample (as in real-time amp models). Trained with the `train_sequence` recipe: truncated
+back-propagation over segments that tile the whole training part at a fresh random offset every
+epoch, the first `warmup` samples of each segment unscored, the best validation epoch kept."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from drywet.errors import ConfigError
+from drywet.kinds import Audio, Index
+from drywet.models import Structure, lstm_stack
+from drywet.params import TrainSequenceParams
+from drywet.split import epoch_segment_starts, tile_segment_starts
+from drywet.train import held, make_esr_metric, start_batches
+
+INDEX_PARAMS = TRAIN_PARAMS = TrainSequenceParams  # params.yaml `train_sequence`: segments and recipe
+KEEP_BEST = True
+
+# Wright & Välimäki, "Perceptual loss function for neural modelling of audio systems", ICASSP 2020:
+# the first-order high-pass pre-emphasis 1 - 0.85 z^-1 cascaded with the first-order low-pass
+# 1 + 0.85 z^-1, a cheap A-weighting-like emphasis (together 1 - 0.7225 z^-2: zeros at DC and Nyquist,
+# most weight in the middle of the band where hearing is most sensitive).
+AWEIGHT_STAGES = ((1.0, -0.85), (1.0, 0.85))
+DC_EPS = ESR_EPS = 1e-8
+
+
+def build_model(structure: Structure, skip: bool = False):
+    """(batch, time, 1) -> (batch, time, 1). Layers: input `dry`, `lstm_<i>`, Dense(1) `wet`; with
+    `skip` an Add `skip` outputs `wet` + dry (input channel 0), so the LSTM learns only the difference."""
+    import keras
+
+    inp = keras.Input(shape=(None, 1), name="dry")
+    h = lstm_stack(inp, structure, sequences=True)  # before Dense: construction order sets the init seeds
+    out = keras.layers.Dense(1, name="wet")(h)
+    if skip:
+        out = keras.layers.Add(name="skip")([out, inp])
+    return keras.Model(inp, out, name=f"{structure.name}_sequence")
+
+
+def lstm_steps(structure: Structure) -> int:
+    """One LSTM step per output sample."""
+    return 1
+
+
+def make_index(n_train: int, n_val: int, structure: Structure, cfg: TrainSequenceParams) -> Index:
+    """Every epoch's training segments (one row per epoch, see `epoch_segment_starts`); validation
+    segments tiling the validation part once, in order."""
+    train = epoch_segment_starts(n_train, cfg.segment, cfg.warmup, cfg.epochs, cfg.seed, cfg.max_segments)
+    stride = cfg.segment - cfg.warmup
+    val = np.unique(tile_segment_starts(n_val, cfg.segment, cfg.warmup, stride))
+    return Index(train=train, val=val, length=cfg.segment, supervised=int(train.shape[1]) * stride)
+
+
+def _gather_segments(dry: np.ndarray, wet: np.ndarray, segment: int):
+    import tensorflow as tf
+
+    dry_t, wet_t = held(dry), held(wet)
+    offsets = tf.range(segment, dtype=tf.int64)
+
+    def gather(s):
+        idx = s[:, None] + offsets[None, :]
+        return tf.gather(dry_t, idx)[..., None], tf.gather(wet_t, idx)[..., None]
+
+    return gather
+
+
+def datasets(audio: Audio, index: Index, cfg: TrainSequenceParams):
+    """(train_ds, val_ds, steps_per_epoch): the training dataset runs through every epoch's row of
+    segment starts in turn (so `fit` needs `steps_per_epoch`); validation is the same every epoch."""
+    import tensorflow as tf
+
+    rows = tf.constant(np.asarray(index.train, np.int64))
+    steps = -(-int(index.train.shape[1]) // cfg.batch_size)
+    train_ds = (tf.data.Dataset.from_tensor_slices(rows)
+                .flat_map(lambda row: tf.data.Dataset.from_tensor_slices(row).batch(cfg.batch_size))
+                .apply(tf.data.experimental.assert_cardinality(steps * len(index.train)))
+                .map(_gather_segments(audio.train_dry, audio.train_wet, index.length))
+                .prefetch(2))
+    val_ds = (start_batches(index.val, cfg.batch_size, None)
+              .map(_gather_segments(audio.val_dry, audio.val_wet, index.length)).prefetch(2))
+    return train_ds, val_ds, steps
+
+
+def preemphasis_stages(name: str, coeff: float = 0.85) -> tuple[tuple[float, float], ...]:
+    """The pre-emphasis as cascaded two-tap FIR stages (b0, b1): y[n] = b0 x[n] + b1 x[n-1].
+
+    none: no filter. first_order: the high-pass 1 - coeff z^-1 (coeff typically 0.85-0.95).
+    aweight: the A-weighting-like emphasis of Wright & Välimäki (ICASSP 2020, "Perceptual loss
+    function for neural modelling of audio systems"): the high-pass 1 - 0.85 z^-1 followed by the
+    low-pass 1 + 0.85 z^-1 (AWEIGHT_STAGES); `coeff` is not used.
+    """
+    if name == "none":
+        return ()
+    if name == "first_order":
+        return ((1.0, -float(coeff)),)
+    if name == "aweight":
+        return AWEIGHT_STAGES
+    raise ConfigError(f"unknown pre-emphasis '{name}'; valid: none, first_order, aweight")
+
+
+def sequence_loss(warmup: int, loss: str = "mse", preemph: str = "none", coeff: float = 0.85):
+    """Keras loss over each segment's scored samples (index >= `warmup`) after the pre-emphasis.
+
+    mse: mean squared error. esr: error-to-signal ratio, sum (t - p)^2 / sum t^2 over the batch
+    (Wright, Damskägg & Välimäki, DAFx 2019). esr_dc: ESR plus the DC term of Wright & Välimäki
+    (ICASSP 2020), mean over segments of (mean over time of t - p)^2 divided by the mean of t^2,
+    taken on the signals without pre-emphasis. The filter runs over the scored samples only (the
+    warm-up's output is not trusted), so its first outputs, which lack a history, are left out.
+    """
+    import tensorflow as tf
+
+    stages = preemphasis_stages(preemph, coeff)
+
+    def emphasise(x):
+        for b0, b1 in stages:
+            x = b0 * x[:, 1:, :] + b1 * x[:, :-1, :]
+        return x
+
+    def fn(y_true, y_pred):
+        t0 = tf.cast(y_true, y_pred.dtype)[:, warmup:, :]
+        p0 = y_pred[:, warmup:, :]
+        t, p = emphasise(t0), emphasise(p0)
+        sq_err = tf.reduce_mean(tf.square(t - p))
+        if loss == "mse":
+            return sq_err
+        value = sq_err / (tf.reduce_mean(tf.square(t)) + ESR_EPS)
+        if loss == "esr_dc":
+            dc = tf.reduce_mean(tf.square(tf.reduce_mean(t0 - p0, axis=1)))
+            value += dc / (tf.reduce_mean(tf.square(t0)) + DC_EPS)
+        return value
+
+    fn.__name__ = f"seq_{loss}" if preemph == "none" else f"seq_{loss}_{preemph}"
+    return fn
+
+
+def learning_rate(cfg: TrainSequenceParams, steps_per_epoch: int | None):
+    """The constant rate, or cosine decay from it to 0 over all `epochs` (per training step)."""
+    import keras
+
+    if cfg.schedule == "constant" or not steps_per_epoch:
+        return cfg.learning_rate
+    return keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=cfg.epochs * steps_per_epoch)
+
+
+def compile_args(cfg: TrainSequenceParams, steps_per_epoch: int | None = None) -> dict:
+    """Adam with the schedule, the chosen loss and pre-emphasis, ESR over the scored samples."""
+    import keras
+
+    return {"optimizer": keras.optimizers.Adam(learning_rate(cfg, steps_per_epoch)),
+            "loss": sequence_loss(cfg.warmup, cfg.loss, cfg.preemph, cfg.preemph_coeff),
+            "metrics": [make_esr_metric(cfg.warmup)]}
+
+
+def predict(model, x: np.ndarray, batch_size: int = 8192, progress: bool = False) -> np.ndarray:
+    """One output per sample, run in parallel chunks that each start early so the state settles."""
+    from drywet.inference import predict_sequence
+
+    return predict_sequence(model, x, progress=progress)
