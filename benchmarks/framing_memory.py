@@ -70,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import tensorflow as tf
 
+    from drywet.kinds.framed import framed_dataset
     from drywet.split import sample_frame_starts
-    from drywet.train import framed_dataset
 
     steps: list[tuple[str, int, int]] = []
 

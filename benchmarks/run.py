@@ -88,34 +88,36 @@ def training_signal(seconds: float, seed: int = 0) -> tuple[np.ndarray, np.ndarr
 
 def train_throughput(structure, kind: str, dry: np.ndarray, wet: np.ndarray, sizes: Sizes):
     """Fit 1 + sizes.epochs epochs; returns (model, supervised examples per second over the timed ones)."""
-    from drywet.split import sample_frame_starts
-    from drywet.train import TrainConfig, fit, framed_dataset, segment_starts, sequence_dataset
+    from drywet.kinds import Audio, get_kind
+    from drywet.params import FrameParams, TrainParams, TrainSequenceParams
+    from drywet.train import fit
 
-    cfg = TrainConfig(epochs=1 + sizes.epochs, batch_size=256, learning_rate=1e-3, loss="mse", seed=1,
-                      checkpoints=(), kind=kind, segment=2048, warmup=256, seq_batch_size=16)
+    k = get_kind(kind)
     if kind == "framed":
-        starts = sample_frame_starts(len(dry), structure.frame, sizes.frames, seed=1)
-        ds = framed_dataset(dry, wet, starts, structure.frame, cfg.batch_size, cfg.seed)
-        per_epoch = len(starts)
+        cfg = TrainParams(epochs=1 + sizes.epochs, batch_size=256, learning_rate=1e-3, loss="mse", seed=1)
+        index = k.make_index(len(dry), len(dry), structure, FrameParams(count=sizes.frames, val_count=1, seed=1))
     else:
-        supervised = sizes.segments * (cfg.segment - cfg.warmup)
-        starts = segment_starts(len(dry), supervised, cfg.segment, cfg.warmup, seed=1)
-        ds = sequence_dataset(dry, wet, starts, cfg.segment, cfg.seq_batch_size, cfg.seed)
-        per_epoch = len(starts) * (cfg.segment - cfg.warmup)
+        cfg = TrainSequenceParams(epochs=1 + sizes.epochs, batch_size=16, segment=2048, warmup=256,
+                                  learning_rate=1e-3, loss="mse", seed=1, max_segments=sizes.segments)
+        index = k.make_index(len(dry), len(dry), structure, cfg)
+    train_ds, _, steps = k.datasets(Audio(dry, wet, dry, wet), index, cfg)
     clock = _EpochClock()
-    model, _ = fit(structure, cfg, ds, None, live=clock, verbose=0)
-    return model, per_epoch * sizes.epochs / (clock.times[-1] - clock.times[0])
+    model = fit(structure, kind, cfg, train_ds, None, steps_per_epoch=steps, live=clock, verbose=0).model
+    return model, index.supervised * sizes.epochs / (clock.times[-1] - clock.times[0])
 
 
 def bench_one(structure, kind: str, dry: np.ndarray, wet: np.ndarray, sizes: Sizes, workdir: Path) -> dict:
     """All columns of one table row."""
     from drywet.cost import measure_rtf, model_size_kib, rtf_single_thread
     from drywet.inference import save_model
+    from drywet.meta import ModelMeta
     from drywet.models import lstm_param_count, macs_per_sample
 
     model, train_rate = train_throughput(structure, kind, dry, wet, sizes)
-    meta = {"kind": kind, "structure": structure.name, "layers": structure.layers, "units": structure.units,
-            "frame": structure.frame, "sample_rate": SAMPLE_RATE}
+    meta = ModelMeta(effect="bench", kind=kind, structure=structure.name, layers=structure.layers,
+                     units=structure.units, frame=structure.frame, sample_rate=SAMPLE_RATE, oversample=1,
+                     epochs=1 + sizes.epochs, train_examples=0, supervised_samples=0,
+                     params=lstm_param_count(structure.layers, structure.units))
     rtf = measure_rtf(model, meta, SAMPLE_RATE, sizes.rtf_seconds, sizes.rtf_repeats)
     path = workdir / f"{structure.name}_{kind}" / "model.keras"
     save_model(model, path, meta)

@@ -7,8 +7,9 @@ as a trained model's are) on the virtual bench's dry program material at 44.1 kH
 factor (seconds of audio per second, best of --repeats) of the compiled per-sample loop, by the
 wall clock and by the process's CPU time (the second is what the loop costs when other jobs share
 the cores), and its largest difference from Keras running the first --check-seconds as one
-sequence (the exact carried-state output). --chunked also times the older chunked TensorFlow path
-(`drywet.inference.predict_sequence`). Every thread pool is pinned to one thread before import.
+sequence (the exact carried-state output). --chunked also times `predict_sequence` below, the
+chunked TensorFlow path that prediction used before. Every thread pool is pinned to one thread
+before import.
 """
 
 from __future__ import annotations
@@ -57,6 +58,26 @@ def sequence_model(layers: int, units: int, skip: bool = True, seed: int = 0, in
     return model
 
 
+def predict_sequence(model, dry: np.ndarray, chunk: int = 16384, warmup: int = 2048,
+                     batch_size: int = 64) -> np.ndarray:
+    """The former sequence prediction, for comparison: parallel chunks that each start `warmup`
+    samples early so the LSTM state has settled (approximate; drywet.stream is exact)."""
+    import tensorflow as tf
+
+    n = len(dry)
+    x = np.concatenate([np.zeros(warmup, np.float32), np.asarray(dry, np.float32),
+                        np.zeros(chunk, np.float32)])
+    starts = np.arange(0, n, chunk)
+    call = tf.function(lambda b: model(b, training=False), reduce_retracing=True)
+    out = np.empty(len(starts) * chunk, np.float32)
+    for b in range(0, len(starts), batch_size):
+        s = starts[b:b + batch_size]
+        batch = np.stack([x[i:i + warmup + chunk] for i in s])[..., None]
+        y = call(tf.constant(batch)).numpy()[:, warmup:, 0]
+        out[b * chunk:(b + len(s)) * chunk] = y.reshape(-1)
+    return out[:n]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="audio timed per model (default 60)")
@@ -71,7 +92,6 @@ def main() -> None:
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     from drywet.bench.material import make_dry
-    from drywet.inference import predict_sequence
     from drywet.stream import SequenceStream, SequenceWeights
 
     dry = make_dry(args.seconds, SAMPLE_RATE, seed=0)

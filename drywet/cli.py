@@ -121,6 +121,10 @@ def _process(args) -> int:
         raise InputError(f"{args.input}: sample rate {sr} Hz differs from the model's {model_sr} Hz "
                          "(resample the file, or pass --resample)")
     dry = _resample(x, sr, model_sr) if sr != model_sr else x
+    if meta.highpass_hz:  # the clean-up the training audio had (DC and sub-sonic drift removed)
+        from drywet.align import highpass
+
+        dry = highpass(dry, model_sr, meta.highpass_hz)
     progress = (not args.no_progress and sys.stderr.isatty()
                 and dry.size >= PROGRESS_MIN_SECONDS * model_sr)
     if meta.kind == "sequence":  # exact carried state, compiled: many times faster than real time

@@ -1,5 +1,5 @@
-"""Run a trained model over audio: batched framed prediction and (chunked or streaming) sequence
-prediction; saving and loading a model together with the metadata needed to run it."""
+"""Run a trained model over audio (framed: batched frames; sequence: drywet.stream's exact carried-state
+loop); saving and loading a model together with the metadata needed to run it."""
 
 from __future__ import annotations
 
@@ -117,56 +117,6 @@ def predict_framed(model, dry: np.ndarray, frame: int, batch_size: int = 8192,
         out[i:i + len(batch)] = call(tf.constant(batch)).numpy()[:, 0]
         _progress(min(i + batch_size, len(dry)), len(dry), progress)
     return out
-
-
-def predict_sequence(model, dry: np.ndarray, chunk: int = 16384, warmup: int = 2048,
-                     batch_size: int = 64, progress: bool = False) -> np.ndarray:
-    """Sequence prediction in parallel chunks: each chunk starts `warmup` samples early so the LSTM
-    state has settled from the preceding audio (the first chunk starts from silence).
-
-    This runs ~15x faster than one sample-by-sample stream; `stream_sequence` is the exact version.
-    """
-    import tensorflow as tf
-
-    n = len(dry)
-    x = np.concatenate([np.zeros(warmup, np.float32), np.asarray(dry, np.float32),
-                        np.zeros(chunk, np.float32)])
-    starts = np.arange(0, n, chunk)
-    call = tf.function(lambda b: model(b, training=False), reduce_retracing=True)
-    out = np.empty(len(starts) * chunk, np.float32)
-    for b in range(0, len(starts), batch_size):
-        s = starts[b:b + batch_size]
-        batch = np.stack([x[i:i + warmup + chunk] for i in s])[..., None]
-        y = call(tf.constant(batch)).numpy()[:, warmup:, 0]
-        out[b * chunk:(b + len(s)) * chunk] = y.reshape(-1)
-        _progress(min(b + batch_size, len(starts)), len(starts), progress)
-    return out[:n]
-
-
-def stream_sequence(model, dry: np.ndarray, block: int = 4096, progress: bool = False) -> np.ndarray:
-    """Exact streaming sequence prediction: one stream, LSTM state carried from block to block."""
-    import keras
-
-    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.LSTM)]
-    dense = model.layers[-1]
-    inp = keras.Input(batch_shape=(1, None, 1))
-    h = inp
-    stateful = []
-    for layer in layers:
-        new = keras.layers.LSTM(layer.units, return_sequences=True, stateful=True)
-        h = new(h)
-        stateful.append((new, layer))
-    out = keras.layers.Dense(1)(h)
-    twin = keras.Model(inp, out)
-    for new, old in stateful:
-        new.set_weights(old.get_weights())
-    twin.layers[-1].set_weights(dense.get_weights())
-    y = np.empty(len(dry), np.float32)
-    x = np.asarray(dry, np.float32)
-    for i in range(0, len(x), block):
-        y[i:i + block] = twin(x[None, i:i + block, None], training=False).numpy()[0, :, 0]
-        _progress(min(i + block, len(x)), len(x), progress)
-    return y
 
 
 def predict(model, meta: ModelMeta, dry: np.ndarray, batch_size: int = 8192,

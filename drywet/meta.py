@@ -48,6 +48,18 @@ class ModelMeta:
     knobs: tuple[str, ...] = field(default_factory=tuple)
     highpass_hz: float = 0.0
 
+    @property
+    def final_epoch(self) -> int:
+        """The epoch whose weights the saved model holds (the best one, when training kept it)."""
+        return self.best_epoch if self.best_epoch is not None else self.epochs
+
+    @property
+    def epochs_label(self) -> str:
+        """`50 epochs`, or `8 epochs (best: 7)` when the weights of an earlier epoch were kept."""
+        if self.best_epoch is None or self.best_epoch == self.epochs:
+            return f"{self.epochs} epochs"
+        return f"{self.epochs} epochs (best: {self.best_epoch})"
+
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["knobs"] = list(self.knobs)

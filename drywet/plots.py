@@ -77,7 +77,7 @@ def _spectrogram_db(x: np.ndarray, sr: float) -> tuple[np.ndarray, np.ndarray]:
     and a full-scale sine reads 0 dBFS where bands are narrower than a bin (the low end) and
     less higher up, where its power is averaged with neighbouring bins.
     """
-    nperseg = min(SPEC_NPERSEG, x.size)
+    nperseg = min(SPEC_NPERSEG * max(1, round(sr / 44100)), x.size)  # same bin width (Hz) at 88.2/96 kHz
     if x.size < nperseg:
         x = np.pad(x, (0, nperseg - x.size))
     n_cols = min(SPEC_MAX_COLUMNS, 1 + (x.size - nperseg) // max(1, nperseg // 4))

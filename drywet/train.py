@@ -97,14 +97,12 @@ def _callbacks(live, checkpoint_dir: str | None, checkpoints: tuple[int, ...], l
             fh.write(text + "\n")
 
     class EpochLog(keras.callbacks.Callback):
-        """Appends one readable line per epoch to a log file."""
-
-        def on_train_begin(self, logs=None):
-            self.t0 = time.perf_counter()
+        """Appends one readable line per epoch to a log file (no times: the log lives in the model
+        folder, which DVC hashes; DVCLive's curves carry timestamps)."""
 
         def on_epoch_end(self, epoch, logs=None):
             items = " ".join(f"{k}={v:.6g}" for k, v in sorted((logs or {}).items()) if k != "learning_rate")
-            log_line(f"epoch {epoch + 1:4d}  {time.perf_counter() - self.t0:8.1f}s  {items}")
+            log_line(f"epoch {epoch + 1:4d}  {items}")
 
     class LiveLogger(keras.callbacks.Callback):
         """Logs every epoch's metrics to DVCLive: `val_x` as `eval/x`, the rest as `train/x`."""

@@ -46,6 +46,8 @@ def main() -> None:
     with staged_dir(args.out) as tmp:
         audio.write_wav(tmp / "dry.wav", dry_a, sr)
         audio.write_wav(tmp / "wet.wav", wet_a, sr)
+        # What a model trained on this audio expects of new input: the same clean-up high-pass.
+        write_json(tmp / "clean.json", {"highpass_hz": float(p.highpass_hz), "sample_rate": int(sr)})
     report = {
         "latency_samples": round(float(found.latency_samples), 4),
         "latency_ms": round(float(found.latency_ms), 4),

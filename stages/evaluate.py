@@ -11,6 +11,7 @@ import numpy as np
 from drywet import audio, capture, metrics, plots, quiet_tensorflow
 from drywet.cost import measure_rtf, rtf_single_thread
 from drywet.errors import InputError
+from drywet.export import exportable_formats
 from drywet.inference import load_model
 from drywet.meta import checkpoint_epoch
 from drywet.models import get_structure, macs_per_sample
@@ -54,6 +55,8 @@ def main() -> None:
         "rtf": round(measure_rtf(model, meta, sr, seconds=p.rtf_seconds), 3),
         "rtf_1thread": round(rtf_single_thread(str(mdir / "model.keras"), seconds=p.rtf_seconds), 3),
         "train_seconds": train_seconds,
+        # Which plugin formats this model loads in (none for framed models).
+        "exports": ", ".join(exportable_formats(model, meta)) or "none",
         "test_seconds": info["test_seconds"],
     })
 
@@ -62,12 +65,12 @@ def main() -> None:
     excerpt = target[start:start + n_ex]
     ckpts = {checkpoint_epoch(f): audio.read_wav(f)[0] for f in sorted(pdir.glob("ckpt_epoch_*.wav"))}
     by_epoch = {}
-    for epoch, y in sorted({**ckpts, meta.epochs: pred[start:start + n_ex]}.items()):
+    for epoch, y in sorted({**ckpts, meta.final_epoch: pred[start:start + n_ex]}.items()):
         m = metrics.compute_all(excerpt, y, sr, cutoff)
         by_epoch[f"e{epoch:03d}"] = {k: round(float(m[k]), 6) for k in ("esr", "hf_error_db", "stft_distance")}
 
     title = f"{args.effect} · {meta.structure} ({meta.kind}) · {meta.train_examples} examples · " \
-            f"{meta.epochs} epochs"
+            f"{meta.epochs_label}"
     with staged_dir(args.plots) as tmp:
         plots.plot_spectrograms(target[start:start + n_ex], pred[start:start + n_ex], sr,
                                 tmp / "spectrograms.png", title)

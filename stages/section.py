@@ -46,7 +46,7 @@ def main() -> None:
     sl = excerpt(target, sr, seconds)
     clips = [AudioClip(label, audio.read_wav(pdir / f"{name}.wav")[0][sl], sr)
              for name, label in (("dry", "dry (input)"), ("target", "target (wet recording)"),
-                                 ("pred", f"prediction ({meta.epochs} epochs)"))]
+                                 ("pred", f"prediction ({meta.epochs_label})"))]
     info = json.loads((pdir / "predict.json").read_text())
     start, n = int(info["excerpt_start"]), min(int(info["excerpt_length"]), sl.stop - sl.start)
     for ck in sorted(pdir.glob("ckpt_epoch_*.wav"), key=checkpoint_epoch):
@@ -57,7 +57,7 @@ def main() -> None:
     metrics = {**m, "latency_ms": align["latency_ms"], "align_correlation": align["peak_correlation"]}
     source = "virtual bench, stand-in pedal " + fx.bench_pedal if fx.source == "bench" else fx.source
     title = (f"{args.effect}: {meta.structure} ({meta.kind}), {meta.train_examples} training examples, "
-             f"{meta.epochs} epochs")
+             f"{meta.epochs_label}")
     section = EffectSection(args.effect, title, metrics, clips, figures, notes=f"Recordings: {source}, {sr} Hz.",
                             checks=capture_checks(m))
     row = {"effect": args.effect, "source": source, "sample_rate": sr, "structure": meta.structure,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from drywet import audio
@@ -28,8 +29,10 @@ def main() -> None:
             start, stop = getattr(bounds, part)
             audio.write_wav(tmp / f"{part}_dry.wav", dry[start:stop], sr)
             audio.write_wav(tmp / f"{part}_wet.wav", wet[start:stop], sr)
+        clean = json.loads((src / "clean.json").read_text()) if (src / "clean.json").is_file() else {}
         write_json(tmp / "split.json", {
             "sample_rate": sr,
+            "highpass_hz": float(clean.get("highpass_hz", 0.0)),
             **{f"{part}_start": int(getattr(bounds, part)[0]) for part in PARTS},
             **{f"{part}_stop": int(getattr(bounds, part)[1]) for part in PARTS},
         })

@@ -68,7 +68,8 @@ def main() -> None:
             units=structure.units, frame=structure.frame, sample_rate=sr, oversample=factor,
             epochs=result.epochs_run, train_examples=int(index.train.shape[-1]),
             supervised_samples=int(index.supervised), params=result.model.count_params(),
-            best_epoch=result.best_epoch, skip=m.skip)
+            best_epoch=result.best_epoch, skip=m.skip,
+            highpass_hz=float(json.loads((split / "split.json").read_text()).get("highpass_hz", 0.0)))
         save_model(result.model, tmp / "model.keras", meta)
         live.log_metric("train_seconds", round(seconds, 3), plot=False)
         live.log_metric("train_examples_per_s", round(index.supervised * result.epochs_run / seconds, 1),

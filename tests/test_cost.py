@@ -14,7 +14,8 @@ import pytest
 from drywet.cost import CostError, measure_rtf, model_size_kib, probe_signal, rtf_single_thread
 from drywet.errors import DrywetError, InputError
 from drywet.inference import save_model
-from drywet.models import Structure, build_model
+from drywet.meta import ModelMeta
+from drywet.models import Structure, build_model, lstm_param_count
 
 ROOT = Path(__file__).resolve().parent.parent
 SR = 8000
@@ -22,9 +23,10 @@ TINY_F8 = Structure("tiny_f8", 1, 4, 8)
 TINY_F16 = Structure("tiny_f16", 1, 4, 16)
 
 
-def meta_for(structure: Structure, kind: str = "framed") -> dict:
-    return {"kind": kind, "structure": structure.name, "layers": structure.layers, "units": structure.units,
-            "frame": structure.frame, "sample_rate": SR}
+def meta_for(structure: Structure, kind: str = "framed") -> ModelMeta:
+    return ModelMeta(effect="test", kind=kind, structure=structure.name, layers=structure.layers,
+                     units=structure.units, frame=structure.frame, sample_rate=SR, oversample=1, epochs=1,
+                     train_examples=0, supervised_samples=0, params=lstm_param_count(structure.layers, structure.units))
 
 
 @pytest.fixture(scope="module")

@@ -58,6 +58,10 @@ def _imports(root: Path, path: Path) -> set[Path]:
             names.add(mod)
             names.update(f"{mod}.{alias.name}" for alias in node.names)  # `from pkg import module`
     found: set[Path] = set()
+    if any(isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None))
+           in ("import_module", "__import__") for node in ast.walk(tree)):
+        # A module chosen by name at run time (drywet.kinds.<kind>): any module of the package may load.
+        found.update(p for p in path.parent.glob("*.py") if p != path)
     for name in names:
         parts = name.split(".")
         for i in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__, a/b/__init__, a/b/c
@@ -161,3 +165,18 @@ def test_checker_catches_a_new_import_without_its_dep(tmp_path):
 def test_walker_follows_lazy_and_package_imports(module):
     files = {str(f.relative_to(ROOT)) for f in stage_files(ROOT, module)}
     assert "drywet/__init__.py" in files and "stages/common.py" in files
+
+
+def test_a_module_chosen_by_name_counts_as_imported(tmp_path):
+    """A package that picks its module at run time (importlib) may load any of its modules."""
+    (tmp_path / "stages").mkdir()
+    (tmp_path / "drywet" / "kinds").mkdir(parents=True)
+    (tmp_path / "stages" / "__init__.py").write_text("")
+    (tmp_path / "drywet" / "__init__.py").write_text("")
+    (tmp_path / "drywet" / "kinds" / "__init__.py").write_text(
+        "import importlib\n\ndef get(name):\n    return importlib.import_module(f'drywet.kinds.{name}')\n")
+    (tmp_path / "drywet" / "kinds" / "one.py").write_text("def f():\n    from drywet import helper\n")
+    (tmp_path / "drywet" / "helper.py").write_text("")
+    (tmp_path / "stages" / "go.py").write_text("from drywet.kinds import get\n")
+    deps = ["stages", "drywet/__init__.py", "drywet/kinds"]
+    assert uncovered(tmp_path, "stages.go", deps) == ["drywet/helper.py"]

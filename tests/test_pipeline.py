@@ -31,6 +31,7 @@ TINY = {
     "bench": {"duration_s": 6.0, "sample_rate": 16000},
     "frame": {"count": 1500, "val_count": 500},
     "train": {"epochs": 2, "checkpoints": [1, 2], "batch_size": 128},
+    "train_sequence": {"epochs": 2, "checkpoints": [1, 2], "segment": 512, "warmup": 64, "batch_size": 8},
     "predict": {"checkpoint_excerpt_s": 0.5},
     "evaluate": {"hf_cutoff_hz": 6000.0, "excerpt_s": 0.5, "rtf_seconds": 0.5},
 }

@@ -16,9 +16,6 @@ from drywet.errors import ConfigError
 
 LATENCY_MS = (3.0, 12.0)
 GAIN_DB = (-6.0, 3.0)
-# The fuzz is recorded hot, as fuzz captures often are: its loudest swings clip the converter.
-HOT_GAIN_DB = (1.0, 4.0)
-HOT_EFFECTS = ("fuzz",)
 FRACTION = (0.1, 0.9)  # the latency's fractional part stays clear of whole samples
 DELAY_HALF_TAPS = 64  # windowed-sinc fractional delay: 129 taps
 DELAY_KAISER_BETA = 8.0  # flat within 0.01 dB and 0.001 samples of group delay up to 0.45 fs
@@ -87,8 +84,7 @@ def record(
 def chain_truth(effect: str, seed: int, sample_rate: int) -> dict:
     """The recording chain's settings for one effect, drawn from the seed (same seed, same truth).
 
-    latency_samples: 3-12 ms, never a whole number of samples. gain_db: -6..+3 dB (+1..+4 dB for the
-    hot-recorded fuzz). polarity: +1.
+    latency_samples: 3-12 ms, never a whole number of samples. gain_db: -6..+3 dB. polarity: +1.
     """
     rng = _rng(seed, f"chain-{effect}")
     lo, hi = (ms * 1e-3 * sample_rate for ms in LATENCY_MS)
@@ -97,6 +93,6 @@ def chain_truth(effect: str, seed: int, sample_rate: int) -> dict:
     return {
         "latency_samples": latency,
         "latency_ms": 1e3 * latency / sample_rate,
-        "gain_db": float(rng.uniform(*(HOT_GAIN_DB if effect in HOT_EFFECTS else GAIN_DB))),
+        "gain_db": float(rng.uniform(*GAIN_DB)),
         "polarity": 1,
     }

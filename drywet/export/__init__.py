@@ -16,8 +16,8 @@ from drywet.export.nam import NAM_VERSION, NamLSTM, load_nam, save_nam, to_nam
 
 FORMATS = {"nam": (to_nam, ".nam"), "aidax": (aidax.to_aidax, ".json"), "proteus": (proteus.to_proteus, ".json")}
 
-__all__ = ["FORMATS", "NAM_VERSION", "NamLSTM", "export_model", "format_notes", "load_nam", "model_rate",
-           "save_json", "save_nam", "to_nam"]
+__all__ = ["FORMATS", "NAM_VERSION", "NamLSTM", "export_model", "exportable_formats", "format_notes", "load_nam",
+           "model_rate", "save_json", "save_nam", "to_nam"]
 
 
 def export_model(model, fmt: str, sample_rate: int, metadata: dict | None = None, meta=None) -> dict:
@@ -34,3 +34,16 @@ def format_notes(fmt: str, data: dict) -> list[str]:
     if fmt == "proteus":
         return proteus.notes(data)
     return []
+
+
+def exportable_formats(model, meta) -> list[str]:
+    """The formats `model` exports to (each tried in memory; a refusal means not that format)."""
+    return [fmt for fmt in FORMATS if _exports(model, fmt, meta)]
+
+
+def _exports(model, fmt: str, meta) -> bool:
+    try:
+        export_model(model, fmt, model_rate(meta), None, meta)
+    except ConfigError:
+        return False
+    return True

@@ -153,7 +153,8 @@ def compile_args(cfg: TrainSequenceParams, steps_per_epoch: int | None = None) -
 
 
 def predict(model, x: np.ndarray, batch_size: int = 8192, progress: bool = False) -> np.ndarray:
-    """One output per sample, run in parallel chunks that each start early so the state settles."""
-    from drywet.inference import predict_sequence
+    """One output per sample, the state carried from the first sample to the last, as a plugin runs
+    it (drywet.stream's compiled loop; `batch_size` has no meaning here)."""
+    from drywet.stream import stream_model
 
-    return predict_sequence(model, x, progress=progress)
+    return stream_model(model, None, x, progress=progress)

@@ -22,6 +22,7 @@ class Preset:
     kinds: tuple[str, ...] = ("framed",)
     fixed: tuple[tuple[str, str], ...] = ()
     about: str = ""
+    sequence_epochs: int = 8  # sequence points: train_sequence.epochs (each epoch is the whole training part)
 
 
 PRESETS: dict[str, Preset] = {
@@ -32,9 +33,10 @@ PRESETS: dict[str, Preset] = {
     "small": Preset(("l1_u16_f32", "l1_u32_f32", "l2_u16_f32", "l1_u32_f64"), (10_000, 40_000), (20,),
                     fixed=(("train.checkpoints", "[5,10,15,20]"),),
                     about="4 structures x 2 dataset sizes x 20 epochs, under an hour on 2 cores"),
-    # Framed against sequence models, one to one, for each structure.
+    # Framed against sequence models for each structure: framed as the study trains it (40k frames,
+    # 50 epochs), sequence with its own recipe (skip path, whole training part every epoch).
     "kinds": Preset(tuple(STRUCTURES), (40_000,), (50,), kinds=("framed", "sequence"),
-                    about="framed vs sequence for every structure"),
+                    about="framed (40k frames, 50 epochs) vs sequence (skip, whole part, 8 epochs) per structure"),
 }
 
 
@@ -44,6 +46,12 @@ def grid(preset: Preset) -> list[dict[str, str]]:
     for s, count, epochs, kind in itertools.product(preset.structures, preset.counts, preset.epochs,
                                                      preset.kinds):
         get_structure(s)
+        if kind == "sequence":  # its own recipe: frame.count and train.epochs do not apply
+            point = {"model.structure": s, "model.kind": kind, "model.skip": "true",
+                     "train_sequence.epochs": str(preset.sequence_epochs)}
+            if point not in points:
+                points.append(point)
+            continue
         points.append({"model.structure": s, "model.kind": kind, "frame.count": str(count),
                        "train.epochs": str(epochs), **dict(preset.fixed)})
     return points
@@ -51,8 +59,9 @@ def grid(preset: Preset) -> list[dict[str, str]]:
 
 def experiment_name(preset_name: str, point: dict[str, str]) -> str:
     """A readable, unique experiment name for a grid point."""
-    kind = "" if point["model.kind"] == "framed" else "-seq"
-    return (f"{preset_name}-{point['model.structure']}{kind}-"
+    if point["model.kind"] == "sequence":
+        return f"{preset_name}-{point['model.structure']}-seq-e{point['train_sequence.epochs']}".replace("_", "-")
+    return (f"{preset_name}-{point['model.structure']}-"
             f"{int(point['frame.count']) // 1000}k-e{point['train.epochs']}").replace("_", "-")
 
 

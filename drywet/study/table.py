@@ -27,6 +27,12 @@ def _number(value) -> float:
         return np.nan
 
 
+def _text(row: dict, fx: str, key: str, several: bool) -> str:
+    """A word-valued metric of one effect ("" when absent); a bare key belongs to a lone effect only."""
+    value = row.get(f"metrics/{fx}.json:{key}") if several else _metric(row, f"metrics/{fx}.json", key)
+    return "" if value in (None, "-", "None") else str(value)
+
+
 def _param(row: dict, key: str):
     return _metric(row, "params.yaml", key)
 
@@ -52,6 +58,7 @@ def effects_in_row(row: dict) -> list[str]:
 METRIC_KEYS = ("macs_per_sample", "mae", "r2", "esr", "esr_preemph", "stft_distance", "hf_error_ratio", "hf_error_db",
                "esr_floor", "noise_floor_dbfs", "repeat_esr",
                "model_kib", "rtf", "rtf_1thread", "train_seconds", "test_seconds")
+TEXT_KEYS = ("verdict", "exports")  # words, not numbers: the ESR band and the plugin formats
 
 
 def table_from_rows(rows: list[dict]) -> pd.DataFrame:
@@ -77,10 +84,14 @@ def table_from_rows(rows: list[dict]) -> pd.DataFrame:
             rec = {
                 "experiment": name, "rev": row.get("rev"), "effect": fx, "structure": structure,
                 "kind": kind, "layers": s.layers, "units": s.units, "frame": s.frame,
-                "frames": int(_param(row, "frame.count") or 0), "epochs": int(_param(row, "train.epochs") or 0),
+                # A sequence model trains on the whole training part (no frame count) with its own epochs.
+                "frames": int(_param(row, "frame.count") or 0) if kind == "framed" else 0,
+                "epochs": int(_param(row, "train.epochs" if kind == "framed" else "train_sequence.epochs") or 0),
+                "skip": str(_param(row, "model.skip")).lower() == "true",
                 "oversample": int(_param(row, "model.oversample") or 1),
                 "params": lstm_param_count(s.layers, s.units),
                 **{k: _number(v) for k, v in values.items()},
+                **{k: _text(row, fx, k, len(effects) > 1) for k in TEXT_KEYS},
             }
             for key, value in row.items():  # checkpoint metrics: metrics/epochs/<fx>.json:e020.esr
                 prefix = f"metrics/epochs/{fx}.json:"
@@ -128,6 +139,6 @@ def epoch_curves(df: pd.DataFrame) -> pd.DataFrame:
 
 
 SUMMARY_COLS = ["experiment", "effect", "structure", "kind", "layers", "units", "frame", "frames", "epochs",
-                "oversample",
+                "oversample", "skip", "verdict", "exports",
                 "mae", "r2", "esr", "esr_preemph", "stft_distance", "hf_error_db", "params",
                 "macs_per_sample", "model_kib", "train_seconds", "rtf", "rtf_1thread"]
