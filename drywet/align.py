@@ -16,8 +16,19 @@ pedestal before the onset, which a distortion's linear approximation often has, 
 counts): where its rising edge first climbs to a tenth of its steepest slope, measured against the
 same edge of the estimator's own pulse, so a pure delay is found exactly. A response that rises
 more slowly than that pulse (a low-pass) started earlier than its tenth-slope point: the excess
-rise time is taken off, which errs by up to a sample early rather than a fraction late. Shifting
-by the onset leaves a causal model all the dry samples that shape each wet sample.
+rise time is taken off, which errs by up to a sample early rather than a fraction late. A response
+not shaped like the pulse from its onset to six samples on (slope correlation under 0.998: a
+pedal's, even a fuzz's, whose edge alone looks like a fractional delay's) is put half a sample
+earlier still. The rise-time correction is bounded by the response's bend (where its curvature
+climbs to a tenth of its top): a heavy drive's slow pedestal stretches the rise without moving
+the bend, and the onset stays within 1.4 samples of the bend.
+Shifting by the onset leaves a causal model all the dry samples that shape each wet sample.
+
+Two kinds of chain are still found late, by about two samples: a band-pass or a 1.5 kHz low-pass
+before a very high-gain clipper, then a low-pass. Their true response starts with taps of 1-2%
+and 6-12% of its peak, hidden under the negative lobe of a non-causal pedestal that such a
+drive's linear approximation has on guitar material; neither the whitened response nor a causal
+least-squares fit shows them (see `python -m benchmarks.align_accuracy`).
 
 The whole signal is used, exactly: dry blocks are correlated with wet blocks extended by the
 search range on both sides, and the cross-spectra are summed, so the memory needed is a few
@@ -48,8 +59,10 @@ ONSET_HOLD = 1.0  # samples the slope must stay under the level before the onset
 ONSET_SEARCH = 24.0  # samples searched before the peak
 ONSET_STEP = 0.05  # grid step (samples) of that search
 ONSET_RISE_WEIGHT = 1.0  # share of the rise time beyond the pulse's own taken off the onset
-ONSET_MARGIN = 0.35  # samples taken off the onset of a response shaped unlike a pure delay's ...
-ONSET_LIKENESS = 0.02  # ... in full once its edge's correlation with the pulse's is 1 - this
+ONSET_MARGIN = 0.5  # samples taken off the onset of a response shaped unlike a pure delay's ...
+ONSET_LIKENESS = 0.002  # ... in full once its slope's correlation with the pulse's is 1 - this
+ONSET_LIKENESS_SPAN = 6.0  # ... over this many samples from the onset (and one before it)
+ONSET_BEND_SLACK = 1.4  # samples the onset may lie before the bend of the response (see below), at most
 CLARITY_GUARD = 8  # samples each side of the peak left out of the spread it is measured against
 STUCK_FRACTION = 0.01  # wet samples at full scale above this share are checked against the dry
 STUCK_AGREEMENT = 0.75  # ... and must have the sign the dry predicts this often
@@ -235,28 +248,41 @@ def _onset_offset(whitened: np.ndarray, kernel: np.ndarray, m: int, center: floa
 
     Both the response and the estimator's own pulse (`kernel`, what a pure delay gives) are shaped
     by a Gaussian taper and differentiated; the onset is where the response's slope climbs to
-    ONSET_LEVEL of its top, relative to the pulse's, minus the rise time it has beyond the pulse's.
+    ONSET_LEVEL of its top, relative to the pulse's, minus the rise time it has beyond the pulse's
+    and ONSET_MARGIN when it is not shaped like the pulse, but no more than ONSET_BEND_SLACK
+    before the response's bend.
     """
     f = np.arange(whitened.size)
     shape = np.exp(-0.5 * (f * (PULSE_TAPER / max(whitened.size - 1, 1))) ** 2) * (2j * np.pi * f / m)
     n = int(round(ONSET_SEARCH / ONSET_STEP)) + 1
-    slope = sign * _interpolate(whitened * shape, m, center - ONSET_SEARCH, n)
+    after = int(round(ONSET_LIKENESS_SPAN / ONSET_STEP))  # grid points past the peak, for the likeness
+    slope = sign * _interpolate(whitened * shape, m, center - ONSET_SEARCH, n + after)
     pulse = _interpolate(kernel * shape, m, -ONSET_SEARCH, n)
-    r_lo, r_hi = _edge(slope)
+    r_lo, r_hi = _edge(slope[:n])
     p_lo, p_hi = _edge(pulse)
     excess = max(0.0, (r_hi - r_lo) - (p_hi - p_lo))
-    # How much the edge looks like a pure delay's: correlation of the two slopes over a few samples
-    # from their onsets. A response unlike it (a pedal's) is put a little earlier still.
-    span = int(round(4.0 / ONSET_STEP))
-    a, b = int(r_lo), int(p_lo)
-    seg_r = slope[max(a - span // 4, 0) : a + span]
-    seg_p = pulse[max(b - span // 4, 0) : b + span]
-    size = min(seg_r.size, seg_p.size)
-    seg_r, seg_p = seg_r[:size], seg_p[:size]
+    # How much the response looks like a pure delay's: correlation of the two slopes from a sample
+    # before their onsets to ONSET_LIKENESS_SPAN after (past the peak: a pedal whose edge matches the
+    # pulse's, like a fuzz's, still decays unlike it), the pulse moved (band-limited) so that its
+    # onset falls exactly on the response's; a grid step of misalignment alone would cost 1e-3 of
+    # likeness. A response unlike it (a pedal's) is put a little earlier still.
+    moved = _interpolate(kernel * shape, m, -ONSET_SEARCH - ONSET_STEP * (r_lo - p_lo), n + after)
+    a = int(r_lo)
+    lo = max(a - round(1.0 / ONSET_STEP), 0)
+    seg_r = slope[lo : a + after]
+    seg_p = moved[lo : a + after]
     norm = float(np.linalg.norm(seg_r) * np.linalg.norm(seg_p))
     likeness = float(np.dot(seg_r, seg_p)) / norm if norm > 0 else 0.0
     margin = ONSET_MARGIN * float(np.clip((1.0 - likeness) / ONSET_LIKENESS, 0.0, 1.0))
-    return ONSET_STEP * ((r_lo - p_lo) - ONSET_RISE_WEIGHT * excess) - margin
+    onset = ONSET_STEP * ((r_lo - p_lo) - ONSET_RISE_WEIGHT * excess) - margin
+    # The bend: where the response's curvature (second derivative) first climbs to ONSET_LEVEL of
+    # its top, against the pulse's. A slow pedestal before the onset (a heavy drive's linear
+    # approximation has one) stretches the slope's rise and the rise-time correction overshoots;
+    # the curvature hardly sees the pedestal, and a response has started by the time it bends.
+    curve = sign * _interpolate(whitened * shape * (2j * np.pi * f / m), m, center - ONSET_SEARCH, n)
+    p_curve = _interpolate(kernel * shape * (2j * np.pi * f / m), m, -ONSET_SEARCH, n)
+    bend = ONSET_STEP * (_edge(curve)[0] - _edge(p_curve)[0])
+    return max(onset, bend - ONSET_BEND_SLACK)
 
 
 def _peak_clarity_db(h: np.ndarray, index: int) -> float:

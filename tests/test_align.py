@@ -194,7 +194,8 @@ def test_estimate_then_apply_round_trip_on_distorted_wet(dry):
 @pytest.mark.parametrize(
     ("effect", "seconds", "sr", "seed"),
     [("sd1", 4.0, 48000, 2024), ("sd1", 4.0, 44100, 7), ("b65", 4.0, 48000, 2024),
-     ("b65", 4.0, 44100, 7), ("fuzz", 6.0, 44100, 1), ("fuzz", 6.0, 44100, 7)],
+     ("b65", 4.0, 44100, 7), ("fuzz", 6.0, 44100, 1), ("fuzz", 6.0, 44100, 7),
+     ("fuzz", 4.0, 48000, 13)],
 )
 def test_finds_the_bench_latency_never_late(effect, seconds, sr, seed):
     """The bench's hidden recording latency is found within [-1, +0.25] samples, although each
@@ -241,6 +242,23 @@ def test_latency_is_never_later_than_the_chain_delay(sr):
     for name, (d, w, truth) in _causal_cases(sr, 3.0).items():
         al = estimate_alignment(d, w, sr, MAX_MS, MIN_CLARITY)
         assert EARLY <= al.latency_samples - truth <= LATE, (name, al.latency_samples, truth)
+
+
+@pytest.mark.parametrize("latency", [137.0, 211.8])
+def test_heavy_drive_chain_is_not_late(latency):
+    """High-pass -> x60 -> tanh -> 4th-order 3.5 kHz low-pass: its linear approximation rises over
+    six samples behind a slow pedestal, which once put the onset 3.5 samples early."""
+    from drywet.bench import make_dry
+    from drywet.bench.chain import delay as chain_delay
+
+    sr = 48000
+    d = make_dry(6.0, sr, seed=3).astype(np.float64)
+    pre = signal.butter(1, 720, "high", fs=sr, output="sos")
+    post = signal.butter(4, 3500, fs=sr, output="sos")
+    w = chain_delay(signal.sosfilt(post, np.tanh(60 * signal.sosfilt(pre, d))), latency)
+    al = estimate_alignment(d, w, sr, MAX_MS, MIN_CLARITY)
+    assert EARLY <= al.latency_samples - latency <= LATE
+    assert al.polarity == 1
 
 
 def test_manual_latency_and_polarity_skip_the_search(dry):
