@@ -42,6 +42,8 @@ def save_keras(model, path: str | os.PathLike) -> None:
                         meta = json.loads(data)
                         meta["date_saved"] = _KERAS_DATE
                         data = json.dumps(meta, sort_keys=True).encode()
+                    elif name == "config.json":
+                        data = json.dumps(_renumber_shared_ids(json.loads(data))).encode()
                     info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
                     info.compress_type = zipfile.ZIP_DEFLATED
                     info.external_attr = 0o644 << 16
@@ -50,6 +52,19 @@ def save_keras(model, path: str | os.PathLike) -> None:
             Path(raw).unlink(missing_ok=True)
 
     atomic_write(path, write, ".keras")
+
+
+def _renumber_shared_ids(config, ids: dict | None = None):
+    """Keras writes `shared_object_id` as the Python id() of each shared object, a memory address
+    that differs from run to run; number them 1, 2, ... in order of appearance instead (the same
+    ids still mark the same shared objects)."""
+    ids = {} if ids is None else ids
+    if isinstance(config, dict):
+        return {k: (ids.setdefault(v, len(ids) + 1) if k == "shared_object_id" else _renumber_shared_ids(v, ids))
+                for k, v in config.items()}
+    if isinstance(config, list):
+        return [_renumber_shared_ids(v, ids) for v in config]
+    return config
 
 
 def save_model(model, path: str | os.PathLike, meta: ModelMeta) -> None:

@@ -92,6 +92,8 @@ def _callbacks(live, checkpoint_dir: str | None, checkpoints: tuple[int, ...], l
                keep_best: bool, patience: int | None):
     import keras
 
+    from drywet.inference import save_keras
+
     def log_line(text: str) -> None:
         with open(log_path, "a") as fh:
             fh.write(text + "\n")
@@ -120,7 +122,7 @@ def _callbacks(live, checkpoint_dir: str | None, checkpoints: tuple[int, ...], l
 
         def on_epoch_end(self, epoch, logs=None):
             if (epoch + 1) in checkpoints:
-                self.model.save(os.path.join(checkpoint_dir, checkpoint_name(epoch + 1)))
+                save_keras(self.model, os.path.join(checkpoint_dir, checkpoint_name(epoch + 1)))
 
     cbs = []
     if log_path is not None:
