@@ -16,7 +16,6 @@ import math
 import numbers
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -26,9 +25,9 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from drywet.audio import read_wav, rms_dbfs, write_wav
+from drywet.audio import loudest_window_start, read_wav, rms_dbfs, write_wav
 from drywet.errors import ConfigError, InputError
-from drywet.fileio import write_bytes, write_json
+from drywet.fileio import atomic_write, write_bytes, write_json
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MISSING = "–"  # shown for an absent or NaN value
@@ -122,17 +121,7 @@ def excerpt(x: np.ndarray, sr: int, seconds: float, start_s: float | None = None
             raise ConfigError(f"excerpt start must be >= 0 s, got {start_s} s")
         start = min(int(round(start_s * sr)), last)
         return slice(start, start + win)
-    power = np.square(x, dtype=np.float64)
-    if power.ndim > 1:
-        power = power.sum(axis=tuple(range(1, power.ndim)))
-    energy = np.concatenate(([0.0], np.cumsum(power)))
-    hop = max(1, sr // 100)
-    starts = np.arange(0, last + 1, hop)
-    window_energy = energy[starts + win] - energy[starts]
-    # Cumulative sums carry rounding error of order eps × total energy; treat windows within that
-    # of the maximum as ties so the pick does not depend on where the rounding happened to fall.
-    tol = 1e-9 * max(float(energy[-1]), np.finfo(np.float64).tiny)
-    start = int(starts[np.flatnonzero(window_energy >= window_energy.max() - tol)[0]])
+    start = loudest_window_start(x, win, hop=max(1, sr // 100))
     return slice(start, start + win)
 
 
@@ -406,17 +395,7 @@ def render_report(
 
 def write_report(path: str | os.PathLike, html: str) -> None:
     """Write the page atomically (temp file + rename), creating its folder, as UTF-8."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".html.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(html)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a report is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: Path(tmp).write_text(html, encoding="utf-8", newline="\n"), ".html")
 
 
 # ----------------------------------------------------------------------------------------------
