@@ -32,30 +32,11 @@ SIZES = ((1, 16), (1, 32), (2, 32))
 
 
 def sequence_model(layers: int, units: int, skip: bool = True, seed: int = 0, input_gain: float = 8.0):
-    """A Keras sequence model in drywet's layout (input `dry`, `lstm_1`.., Dense `wet`, Add `skip`)
-    with every weight moved off its initial value (noise scaled by fan-in, so it stays stable) and the
+    """A trained-looking sequence model in drywet's layout (tests/lstm_models.py builds it), its
     audio weights scaled by `input_gain`, as training on quiet guitar material leaves them."""
-    import keras
+    from tests.lstm_models import sequence_model as build
 
-    keras.utils.set_random_seed(seed)
-    inp = keras.Input(shape=(None, 1), name="dry")
-    h = inp
-    for i in range(layers):
-        h = keras.layers.LSTM(units, return_sequences=True, name=f"lstm_{i + 1}")(h)
-    out = keras.layers.Dense(1, name="wet")(h)
-    if skip:
-        out = keras.layers.Add(name="skip")([out, inp[..., :1]])
-    model = keras.Model(inp, out, name=f"l{layers}_u{units}")
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        weights = layer.get_weights()
-        if weights:
-            layer.set_weights([w + rng.normal(0.0, 0.5 if w.ndim == 1 else 0.5 / np.sqrt(w.shape[0]),
-                                              w.shape).astype(np.float32) for w in weights])
-    first = model.get_layer("lstm_1")
-    kernel, recurrent, bias = first.get_weights()
-    first.set_weights([kernel * np.float32([[input_gain]]), recurrent, bias])
-    return model
+    return build(layers, units, 1, skip, seed, input_gain)
 
 
 def predict_sequence(model, dry: np.ndarray, chunk: int = 16384, warmup: int = 2048,

@@ -121,13 +121,15 @@ def test_repro_writes_every_output(tiny_repo: Path) -> None:
             assert (tiny_repo / f"plots/{fx}/{png}.png").stat().st_size > 1000
         assert (tiny_repo / f"models/{fx}/checkpoints/epoch_002.keras").is_file()
         assert json.loads((tiny_repo / f"models/{fx}/model.json").read_text())["sample_rate"] == rate
-    for fx in ("sd1", "fz"):  # the alignment found the bench's hidden latency
+    for fx in ("sd1", "fz"):  # the alignment found the bench's hidden latency, and never late
         truth = json.loads((tiny_repo / f"data/bench/{fx}.json").read_text())
         found = json.loads((tiny_repo / f"metrics/align/{fx}.json").read_text())
-        assert abs(found["latency_samples"] - truth["latency_samples"]) <= 1.0
+        # 6 s at 16 kHz is too little for the [-1, +0.25] window that tests/test_align.py asserts on
+        # longer material at 44.1/48 kHz; the late side stays as strict.
+        assert -1.5 <= found["latency_samples"] - truth["latency_samples"] <= 0.25
         assert truth["pedal"] == {"sd1": "sd1", "fz": "fuzz"}[fx]
     found = json.loads((tiny_repo / "metrics/align/mypedal.json").read_text())
-    assert abs(found["latency_samples"] - 12) <= 1.0
+    assert -1.0 <= found["latency_samples"] - 12 <= 0.25
     page = (tiny_repo / "plots/report.html").read_text()
     summary = (tiny_repo / "metrics/report.md").read_text()
     for fx in EFFECTS:
