@@ -216,10 +216,9 @@ def _kill_first_attempt(workdir: Path, deadline: float, killed: dict) -> None:
 def test_grid_on_ray_every_point_once(tmp_path: Path, cluster: Cluster) -> None:
     t_start = time.monotonic()
     repo = make_copy(tmp_path, RAY_TINY)
-    study = repo / "drywet" / "study.py"  # the test's grid: a preset of two tiny points
-    main_guard = '\nif __name__ == "__main__":'
-    study.write_text(study.read_text().replace(main_guard, f"\n{TINY_PRESET}\n\n{main_guard}"))
-    assert TINY_PRESET in study.read_text()
+    grid = repo / "drywet" / "study" / "grid.py"  # the test's grid: a preset of two tiny points
+    grid.write_text(grid.read_text() + f"\n\n{TINY_PRESET}\n")
+    assert TINY_PRESET in grid.read_text()
     bare, store = tmp_path / "origin.git", tmp_path / "store"
     env = cluster.env
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
