@@ -8,6 +8,8 @@ import pytest
 
 from drywet import study
 from drywet.errors import ConfigError, DrywetError
+from drywet.models import STRUCTURES
+from drywet.study.grid import training_cost
 
 
 def fake_row(name: str, structure: str, count: int, epochs: int, esr: dict[str, float], kind="framed") -> dict:
@@ -39,6 +41,17 @@ def test_grid_covers_every_combination() -> None:
     assert {p["frame.count"] for p in full} == {"10000", "40000", "100000", "500000"}
     kinds = study.grid(study.PRESETS["kinds"])
     assert {p["model.kind"] for p in kinds} == {"framed", "sequence"}
+
+
+def test_findings_preset_is_the_seed_epochs_and_sizes_cheapest_first() -> None:
+    points = study.grid(study.PRESETS["findings"])
+    epochs200 = {p["model.structure"] for p in points if p["train.epochs"] == "200" and p["frame.count"] == "40000"}
+    assert epochs200 == set(STRUCTURES)
+    sizes = {p["frame.count"] for p in points if p["model.structure"] == "l1_u16_f32" and p["train.epochs"] == "50"}
+    assert sizes == {"10000", "100000", "500000"}
+    assert len(points) == 8
+    costs = [training_cost(p) for p in points]
+    assert costs == sorted(costs) and points[-1]["model.structure"] == "l2_u32_f64"
 
 
 def test_queue_commands_have_unique_names_and_overrides() -> None:

@@ -7,7 +7,7 @@ import itertools
 from dataclasses import dataclass
 
 from drywet.errors import ConfigError
-from drywet.models import STRUCTURES, get_structure
+from drywet.models import STRUCTURES, get_structure, macs_per_sample
 
 STUDY_COUNTS = (10_000, 40_000, 100_000, 500_000)
 
@@ -23,6 +23,8 @@ class Preset:
     fixed: tuple[tuple[str, str], ...] = ()
     about: str = ""
     sequence_epochs: int = 8  # sequence points: train_sequence.epochs (each epoch is the whole training part)
+    also: tuple[Preset, ...] = ()  # further grids whose points join this one's
+    cheap_first: bool = False  # queue in order of training cost, so the first results come early
 
 
 PRESETS: dict[str, Preset] = {
@@ -37,7 +39,19 @@ PRESETS: dict[str, Preset] = {
     # 50 epochs), sequence with its own recipe (skip path, whole training part every epoch).
     "kinds": Preset(tuple(STRUCTURES), (40_000,), (50,), kinds=("framed", "sequence"),
                     about="framed (40k frames, 50 epochs) vs sequence (skip, whole part, 8 epochs) per structure"),
+    # The seed's findings at the seed's epochs: model size and epochs (every structure, 40k frames,
+    # 200 epochs, checkpoints 20/35/50/80/200) and dataset size (l1_u16_f32, 10k/100k/500k, 50 epochs).
+    "findings": Preset(tuple(STRUCTURES), (40_000,), (200,),
+                       also=(Preset(("l1_u16_f32",), (10_000, 100_000, 500_000), (50,)),), cheap_first=True,
+                       about="every structure 40k frames x 200 epochs + l1_u16_f32 at 10k/100k/500k x 50 epochs"),
 }
+
+
+def training_cost(point: dict[str, str]) -> float:
+    """Relative training cost of a grid point: multiply-adds per example x examples x epochs."""
+    kind = point.get("model.kind", "framed")
+    macs = macs_per_sample(get_structure(point["model.structure"]), kind) if "model.structure" in point else 1
+    return float(macs) * float(point.get("frame.count", 1)) * float(point.get("train.epochs", 1))
 
 
 def grid(preset: Preset) -> list[dict[str, str]]:
@@ -54,7 +68,9 @@ def grid(preset: Preset) -> list[dict[str, str]]:
             continue
         points.append({"model.structure": s, "model.kind": kind, "frame.count": str(count),
                        "train.epochs": str(epochs), **dict(preset.fixed)})
-    return points
+    for other in preset.also:
+        points += [p for p in grid(other) if p not in points]
+    return sorted(points, key=training_cost) if preset.cheap_first else points
 
 
 def experiment_name(preset_name: str, point: dict[str, str]) -> str:

@@ -29,8 +29,8 @@ from typing import TextIO
 import yaml
 
 from drywet.errors import ConfigError, DrywetError
-from drywet.models import get_structure, macs_per_sample
 from drywet.study.grid import PRESETS, experiment_name, grid
+from drywet.study.grid import training_cost as grid_training_cost
 
 # On a node, the folder for the tasks' clones (default: the system's temporary folder); each attempt
 # works in its own `drywet-<name>-*` folder there, with `exp-run.pid` naming its `dvc exp run`.
@@ -78,10 +78,7 @@ def training_cost(point: Point) -> float:
     """Relative cost of a point (multiply-adds per example x examples x epochs): submitting the
     costliest first keeps the longest point from starting last (on 4 machines, the full study's
     estimated wall time drops from about 11 h in queue order to the longest point's 8 h)."""
-    o = dict(point.overrides)
-    kind = o.get("model.kind", "framed")
-    macs = macs_per_sample(get_structure(o["model.structure"]), kind) if "model.structure" in o else 1
-    return float(macs) * float(o.get("frame.count", 1)) * float(o.get("train.epochs", 1))
+    return grid_training_cost(dict(point.overrides))
 
 
 # ---------------------------------------------------------------------------------------------
