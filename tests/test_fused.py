@@ -1,0 +1,50 @@
+"""drywet.fused: the BlockLSTM twin computes Keras's LSTM and its gradients, and hands its weights back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from drywet.fused import fused_twin, plain_weights_into
+from drywet.models import build_model, get_structure
+
+
+@pytest.mark.parametrize(("structure", "skip"), [("l1_u16_f32", False), ("l2_u16_f32", True)])
+def test_fused_twin_matches_keras_outputs_and_gradients(structure: str, skip: bool) -> None:
+    import tensorflow as tf
+
+    plain = build_model(get_structure(structure), "sequence", seed=3, skip=skip)
+    twin = fused_twin(plain)
+    assert [w.shape for w in twin.weights] == [w.shape for w in plain.weights]
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((3, 300, 1)) * 0.5).astype(np.float32)
+    y = np.tanh(3 * x)
+    np.testing.assert_allclose(twin(x).numpy(), plain(x).numpy(), atol=1e-6)
+    with tf.GradientTape(persistent=True) as tape:
+        loss_plain = tf.reduce_mean((plain(x) - y) ** 2)
+        loss_twin = tf.reduce_mean((twin(x) - y) ** 2)
+    for gp, gt in zip(tape.gradient(loss_plain, plain.trainable_weights),
+                      tape.gradient(loss_twin, twin.trainable_weights), strict=True):
+        # every gate's gradient, forget and cell gates included (their order differs in the kernel)
+        np.testing.assert_allclose(gt.numpy(), gp.numpy(), atol=1e-6, rtol=1e-4)
+
+
+def test_framed_shape_and_weights_back_into_the_plain_model() -> None:
+    plain = build_model(get_structure("l1_u16_f32"), "framed", seed=1)
+    twin = fused_twin(plain)
+    x = np.random.default_rng(1).standard_normal((5, 32, 1)).astype(np.float32)
+    np.testing.assert_allclose(twin(x).numpy(), plain(x).numpy(), atol=1e-6)
+    moved = [w + 0.01 for w in twin.get_weights()]
+    twin.set_weights(moved)
+    plain_weights_into(twin, plain)
+    np.testing.assert_allclose(plain(x).numpy(), twin(x).numpy(), atol=1e-6)
+    assert all(np.array_equal(a, b) for a, b in zip(plain.get_weights(), moved, strict=True))
+
+
+def test_unsupported_lstm_has_no_twin() -> None:
+    import keras
+
+    inp = keras.Input((None, 1))
+    model = keras.Model(inp, keras.layers.LSTM(4, activation="relu", name="odd")(inp))
+    with pytest.raises(ValueError, match="odd"):
+        fused_twin(model)
