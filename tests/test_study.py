@@ -104,6 +104,24 @@ def test_epoch_curves_from_checkpoint_columns() -> None:
     assert list(c["epoch"]) == [5, 10] and list(c["esr"]) == pytest.approx([0.6, 0.3])
 
 
+def test_epoch_curve_labels_tell_every_line_apart() -> None:
+    import pandas as pd
+
+    from drywet.study.table import curve_labels
+
+    base = {"effect": "sd1", "structure": "l1_u16_f32", "kind": "framed", "frames": 40000, "skip": False,
+            "epochs": 200, "epoch": 20, "esr": 0.1, "hf_error_db": 0.0}
+    curves = pd.DataFrame([{**base, "experiment": "a", "oversample": 1},
+                           {**base, "experiment": "b", "oversample": 2},
+                           {**base, "experiment": "c", "oversample": 1, "frames": 10000},
+                           {**base, "experiment": "d", "oversample": 1}])  # same as "a" in every column
+    labels = curve_labels(curves)
+    assert len(set(labels.values())) == 4
+    assert labels["b"] == "l1_u16_f32, framed, 40k frames, 2x oversampled, 200 epochs"
+    assert labels["c"].startswith("l1_u16_f32, framed, 10k frames")
+    assert labels["a"].endswith("(a)") and labels["d"].endswith("(d)")
+
+
 def test_aggregate_writes_table_and_figures(tmp_path: Path) -> None:
     df = study.aggregate(ROWS, tmp_path / "metrics", tmp_path / "plots")
     assert (tmp_path / "metrics" / "study.csv").read_text().count("\n") == len(df) + 1

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from drywet.study.table import epoch_curves, pareto
+from drywet.study.table import curve_labels, epoch_curves, pareto
 
 
 def findings_figures(df: pd.DataFrame, out_dir: Path) -> list[Path]:
@@ -58,23 +58,27 @@ def findings_figures(df: pd.DataFrame, out_dir: Path) -> list[Path]:
         ax.legend(fontsize=7)
     save(fig, "esr_vs_dataset_size.png")
 
-    # 3. ESR and high-frequency error vs epochs (from the checkpoints).
+    # 3. ESR and high-frequency error vs epochs (from the checkpoints): one column per effect and
+    # kind (a sequence epoch is the whole training part, a framed one `frame.count` frames).
     curves = epoch_curves(df)
-    fig = Figure(figsize=(5.5 * len(effects), 7.5), constrained_layout=True)
-    axes = fig.subplots(2, len(effects), squeeze=False)
+    labels = curve_labels(curves) if not curves.empty else {}
+    columns = [(fx, kind) for fx in effects for kind in (sorted(curves["kind"].unique()) if not curves.empty
+                                                          else ["framed"])]
+    fig = Figure(figsize=(6.0 * len(columns), 8.0), constrained_layout=True)
+    axes = fig.subplots(2, len(columns), squeeze=False)
     fig.suptitle("Quality vs training epochs (checkpoints, test excerpt)")
-    for j, fx in enumerate(effects):
-        c = curves[curves.effect == fx] if not curves.empty else curves
-        for _exp, g in (c.groupby("experiment") if not c.empty else []):
+    for j, (fx, kind) in enumerate(columns):
+        c = curves[(curves.effect == fx) & (curves.kind == kind)] if not curves.empty else curves
+        for exp, g in (c.groupby("experiment", sort=True) if not c.empty else []):
             g = g.sort_values("epoch")
-            label = f"{g['structure'].iloc[0]} {g['frames'].iloc[0]}"
-            axes[0, j].plot(g["epoch"], g["esr"], marker=".", label=label)
-            axes[1, j].plot(g["epoch"], g["hf_error_db"], marker=".", label=label)
-        axes[0, j].set(yscale="log", xlabel="epoch", ylabel="ESR", title=fx)
+            axes[0, j].plot(g["epoch"], g["esr"], marker=".", label=labels[exp])
+            axes[1, j].plot(g["epoch"], g["hf_error_db"], marker=".", label=labels[exp])
+        axes[0, j].set(yscale="log", xlabel="epoch", ylabel="ESR", title=f"{fx}: {kind}")
         axes[1, j].set(xlabel="epoch", ylabel="error above cutoff (dB re target)")
         for ax in axes[:, j]:
             ax.grid(True, alpha=0.3)
-        axes[0, j].legend(fontsize=6)
+        if not c.empty:
+            axes[0, j].legend(fontsize=6)
     save(fig, "quality_vs_epochs.png")
 
     # 4. Quality vs inference cost, with the Pareto front.

@@ -133,9 +133,31 @@ def epoch_curves(df: pd.DataFrame) -> pd.DataFrame:
                 tag = col.split(".")[0]
                 rows.append({"experiment": r["experiment"], "effect": r["effect"],
                              "structure": r["structure"], "frames": r["frames"], "kind": r["kind"],
-                             "epoch": int(tag[1:]),
+                             "oversample": r.get("oversample", 1), "skip": r.get("skip", False),
+                             "epochs": r.get("epochs", np.nan), "epoch": int(tag[1:]),
                              "esr": r[col], "hf_error_db": r.get(f"{tag}.hf_error_db", np.nan)})
     return pd.DataFrame(rows)
+
+
+def curve_labels(curves: pd.DataFrame) -> dict[str, str]:
+    """A legend label per experiment of `epoch_curves`, naming what tells the curves apart:
+    structure, kind, training frames, oversampling, skip path and epochs trained; experiments
+    that still share a label get their own name added, so no two lines read the same."""
+    labels = {}
+    for exp, g in curves.groupby("experiment", sort=True):
+        r = g.iloc[0]
+        parts = [str(r["structure"]), str(r["kind"])]
+        if r["kind"] == "framed":
+            parts.append(f"{int(r['frames']) // 1000}k frames")
+        if not pd.isna(r.get("oversample")) and int(r["oversample"]) != 1:
+            parts.append(f"{int(r['oversample'])}x oversampled")
+        if str(r.get("skip")).lower() == "true":
+            parts.append("skip")
+        if not pd.isna(r.get("epochs")):
+            parts.append(f"{int(r['epochs'])} epochs")
+        labels[exp] = ", ".join(parts)
+    counts = pd.Series(list(labels.values())).value_counts()
+    return {exp: (f"{lab} ({exp})" if counts[lab] > 1 else lab) for exp, lab in labels.items()}
 
 
 SUMMARY_COLS = ["experiment", "effect", "structure", "kind", "layers", "units", "frame", "frames", "epochs",
