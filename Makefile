@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 NAMVENV ?= .venv-nam
 
-.PHONY: setup pipeline test test-nam test-ray lint bench
+.PHONY: setup setup-gpu pipeline test test-nam test-ray lint bench
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,24 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Training on an NVIDIA GPU (Linux with the NVIDIA driver): the same environment with TensorFlow's CUDA
+# build, tensorflow[and-cuda] at the version requirements.txt pins for tensorflow-cpu (CUDA and cuDNN
+# come from pip). No code changes: TensorFlow places training on the GPU by itself, and the train stage
+# and the benchmarks print the device. A later `make setup` after requirements.txt changes brings the
+# CPU build back: run `make setup-gpu` again then.
+TF_VERSION = $(shell sed -n 's/^tensorflow-cpu==//p' requirements.txt)
+
+setup-gpu:
+	@test -n "$(TF_VERSION)" || { echo "requirements.txt pins no tensorflow-cpu==<version>"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip uninstall --quiet --yes tensorflow-cpu tensorflow
+	grep -v '^tensorflow-cpu==' requirements.txt > $(VENV)/requirements-gpu.txt
+	echo 'tensorflow[and-cuda]==$(TF_VERSION)' >> $(VENV)/requirements-gpu.txt
+	$(BIN)/pip install --quiet -r $(VENV)/requirements-gpu.txt
+	touch $(STAMP)
+	$(BIN)/python -c "from drywet.train import device_name; print('training runs on', device_name())"
 
 pipeline: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" PYTHONUNBUFFERED=1 dvc repro

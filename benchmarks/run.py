@@ -60,9 +60,11 @@ class _EpochClock:
 
 
 def machine_line() -> str:
-    """CPU model, core count, load, TensorFlow / Keras / Python versions."""
+    """CPU model, core count, load, TensorFlow / Keras / Python versions, the device training ran on."""
     import keras
     import tensorflow as tf
+
+    from drywet.train import device_name
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -75,7 +77,8 @@ def machine_line() -> str:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
     return (f"{cpu}, {usable} usable cores ({os.cpu_count()} online), load average {load}; "
-            f"TensorFlow {tf.__version__}, Keras {keras.__version__}, Python {platform.python_version()}")
+            f"TensorFlow {tf.__version__}, Keras {keras.__version__}, Python {platform.python_version()}; "
+            f"training on {device_name()}")
 
 
 def training_signal(seconds: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -89,9 +89,12 @@ def main(argv: list[str] | None = None) -> int:
         key, _, value = item.partition("=")
         overrides[key.strip()] = yaml.safe_load(value)
     from drywet.errors import DrywetError
+    from drywet.train import device_name
 
     rows = []
     t0 = time.perf_counter()
+    device = device_name()
+    print(f"training on {device}", file=sys.stderr, flush=True)
     try:
         for split in args.splits:
             row = run_one(split, args.structure, args.skip, overrides, args.logs)
@@ -102,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
-    print(f"{markdown_table(rows)}\n\nTotal {time.perf_counter() - t0:.0f} s; load average at the end {load}.")
+    print(f"{markdown_table(rows)}\n\nTraining on {device}. Total {time.perf_counter() - t0:.0f} s; load average at "
+          f"the end {load}.")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows, indent=2, sort_keys=True) + "\n")

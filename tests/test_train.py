@@ -65,7 +65,7 @@ def test_framed_kind_is_the_seed_implementation() -> None:
     train_ds = framed.framed_dataset(dry, wet, np.arange(0, 5000, 5, dtype=np.int64), s.frame, 64, cfg.seed)
     val_ds = framed.framed_dataset(dry, wet, np.arange(5000, 5900, 9, dtype=np.int64), s.frame, 64, None)
     result = train.fit(s, "framed", cfg, train_ds, val_ds, verbose=0)
-    history = result.model.history.history
+    history = result.history
     np.testing.assert_allclose(history["loss"], [0.37644481658935547, 0.3610343635082245], rtol=1e-4)
     np.testing.assert_allclose(history["val_esr"], [1.02211594581604, 0.9740137457847595], rtol=1e-4)
     assert result.best_epoch is None and result.epochs_run == 2  # framed keeps the last epoch
@@ -130,7 +130,7 @@ def test_sequence_fit_ends_with_the_best_epochs_weights(tmp_path) -> None:
     train_ds, val_ds, steps = sequence.datasets(Audio(dry[:3000], wet[:3000], dry[3000:], wet[3000:]), index, cfg)
     result = train.fit(s, "sequence", cfg, train_ds, val_ds, steps_per_epoch=steps, skip=True,
                        checkpoint_dir=str(tmp_path), log_path=str(tmp_path / "train.log"), verbose=0)
-    val = result.model.history.history["val_esr"]
+    val = result.history["val_esr"]
     assert result.best_epoch == int(np.argmin(val)) + 1
     from drywet.inference import load_keras
 
@@ -173,3 +173,13 @@ def test_loss_ignores_errors_in_the_warmup() -> None:
     for loss in ("mse", "esr", "esr_dc"):
         for preemph in ("none", "first_order", "aweight"):
             assert float(sequence.sequence_loss(3, loss, preemph)(t, bad)) == 0.0
+
+
+def test_device_name_says_where_training_runs(monkeypatch) -> None:
+    import tensorflow as tf
+
+    assert train.device_name() == "CPU" or train.device_name().startswith("GPU: ")
+    gpus = [tf.config.PhysicalDevice(f"/physical_device:GPU:{i}", "GPU") for i in range(2)]
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: gpus if kind == "GPU" else [])
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda d: {"device_name": "NVIDIA H100"})
+    assert train.device_name() == "GPU: NVIDIA H100 (1 of 2)"  # Keras trains on the first
