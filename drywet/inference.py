@@ -1,5 +1,6 @@
 """Run a trained model over audio (framed: batched frames; sequence: drywet.stream's exact carried-state
-loop); saving and loading a model together with the metadata needed to run it."""
+loop), one `predict` for both kinds; saving and loading a model together with the metadata needed to
+run it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import sys
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -134,16 +136,23 @@ def predict_framed(model, dry: np.ndarray, frame: int, batch_size: int = 8192,
     return out
 
 
-def predict(model, meta: ModelMeta, dry: np.ndarray, batch_size: int = 8192,
-            progress: bool = False) -> np.ndarray:
-    """Predict the wet signal for `dry` with a model of either kind (same length as `dry`).
+def predict(model, meta: ModelMeta, dry: np.ndarray, batch_size: int = 8192, progress: bool = False,
+            knobs: Mapping[str, float] | Sequence[float] | None = None) -> np.ndarray:
+    """Predict the wet signal for `dry` with a model of either kind (same length as `dry`, float32).
 
     A model trained with `oversample` k runs at k times the rate between interpolation and decimation.
+    A sequence model streams exactly (drywet.stream: the state carried from the first sample to the
+    last); a knob model takes its settings in `knobs` (by name, see `drywet.stream.knob_values`),
+    which become its constant input channels after the audio.
     """
     from drywet.antialias import downsample, upsample
     from drywet.kinds import get_kind
+    from drywet.stream import knob_values
 
+    values = knob_values(meta, knobs)
     factor = meta.oversample
     x = upsample(dry, factor)
+    if values:
+        x = np.column_stack([x, np.broadcast_to(np.float32(values), (len(x), len(values)))])
     y = get_kind(meta.kind).predict(model, x, batch_size, progress)
     return downsample(y, factor, len(dry))

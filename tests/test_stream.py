@@ -1,22 +1,29 @@
 """Exact streaming: the compiled loop carries the LSTM state from the first sample to the last and
-stays within 1e-4 of an exact float64 run on real program material, with skip and knob inputs."""
+stays within 1e-4 of an exact float64 run on real program material (1 and 2 layers, with and without
+skip, with knob inputs); its tanh and logistic stay within their stated error bounds; the weights
+are read once per model; `drywet.inference.predict` is the one way in."""
 
 from functools import cache
 
 import numpy as np
 import pytest
 
+from drywet import stream
 from drywet.bench.material import make_dry
 from drywet.errors import ConfigError, InputError
+from drywet.inference import predict
 from drywet.meta import ModelMeta
 from drywet.models import build_model, get_structure
 from drywet.stream import (
     TANH_CLIP,
+    TANH_MAX_ERROR,
+    LstmLayer,
     SequenceStream,
     SequenceWeights,
-    fast_tanh,
+    activations,
     knob_values,
     predict_stream,
+    reference_sequence,
     run_sequence,
     stream_model,
 )
@@ -37,13 +44,13 @@ def material(seconds: float = 2.0) -> np.ndarray:
     return make_dry(seconds, SR, seed=5)
 
 
-def meta_for(layers: int, units: int, inputs: int, skip: bool, knobs=()) -> ModelMeta:
+def meta_for(layers: int, units: int, inputs: int, skip: bool, knobs=(), oversample: int = 1) -> ModelMeta:
     return ModelMeta(effect="sd1", kind="sequence", structure=f"l{layers}_u{units}", layers=layers, units=units,
-                     frame=32, sample_rate=SR, oversample=1, epochs=1, train_examples=0, supervised_samples=0,
-                     params=0, skip=skip, inputs=inputs, knobs=tuple(knobs))
+                     frame=32, sample_rate=SR, oversample=oversample, epochs=1, train_examples=0,
+                     supervised_samples=0, params=0, skip=skip, inputs=inputs, knobs=tuple(knobs))
 
 
-def reference(model, x: np.ndarray) -> np.ndarray:
+def numpy_reference(model, x: np.ndarray) -> np.ndarray:
     """The exact carried-state output in float64 NumPy, written from the Keras LSTM equations
     (gate columns i, f, c, o; sigmoid and tanh exact), independent of drywet.stream."""
     x = np.asarray(x, np.float64).reshape(len(x), -1)
@@ -65,59 +72,123 @@ def reference(model, x: np.ndarray) -> np.ndarray:
     return y
 
 
-def test_fast_tanh_is_within_5e7():
-    grid = np.linspace(-3 * TANH_CLIP, 3 * TANH_CLIP, 20001).astype(np.float32)
-    approx = np.array([fast_tanh(v) for v in grid], np.float64)
-    assert np.max(np.abs(approx - np.tanh(grid.astype(np.float64)))) < 5e-7
+def test_tanh_and_logistic_are_within_their_bounds():
+    """Over the whole float32 range that matters (and far into the clamp), on a fine grid."""
+    grid = np.concatenate([np.linspace(-3 * TANH_CLIP, 3 * TANH_CLIP, 400_001),
+                           np.geomspace(1e-6, 1e4, 2001), -np.geomspace(1e-6, 1e4, 2001)]).astype(np.float32)
+    tanh, sigmoid = activations(grid)
+    exact = grid.astype(np.float64)
+    assert np.max(np.abs(tanh - np.tanh(exact))) < TANH_MAX_ERROR
+    assert np.max(np.abs(sigmoid - 0.5 * (1.0 + np.tanh(0.5 * exact)))) < TANH_MAX_ERROR / 2
+    assert np.all(np.abs(tanh) <= 1.0) and np.all((sigmoid >= 0.0) & (sigmoid <= 1.0))
 
 
-def test_short_stream_matches_keras():
-    """The reference below and the stream both agree with Keras itself on a short piece."""
-    m = model(2, 16, 3, True)
+@pytest.mark.parametrize("layers,units,skip", [(1, 16, True), (2, 32, False)])
+def test_references_and_stream_match_keras(layers, units, skip):
+    """The float64 references (NumPy, and drywet.stream's compiled one) and the stream all agree with
+    Keras itself on a short piece (models with two knob inputs)."""
+    m = model(layers, units, 3, skip)
     x = with_knobs(material(0.25)[:3000], (0.3, 0.9))
     expected = keras_run(m, x)
-    assert np.max(np.abs(reference(m, x) - expected)) < 1e-5
-    assert np.max(np.abs(run_sequence(SequenceWeights.from_keras(m), x) - expected)) < 1e-5
+    by_numpy = numpy_reference(m, x)
+    weights = SequenceWeights.from_keras(m)
+    assert np.max(np.abs(by_numpy - expected)) < 1e-5
+    assert np.max(np.abs(reference_sequence(weights, x) - by_numpy)) < 1e-12
+    assert np.max(np.abs(run_sequence(weights, x) - expected)) < 1e-5
 
 
-@pytest.mark.parametrize("layers,units,inputs,skip", [(1, 32, 1, True), (2, 32, 3, False)])
+@pytest.mark.parametrize("layers,units,inputs,skip", [(1, 32, 1, True), (1, 32, 1, False), (2, 32, 1, True),
+                                                      (2, 32, 3, False)])
 def test_stream_is_exact_on_program_material(layers, units, inputs, skip):
     """Two seconds of plucks and chords at 44.1 kHz: no drift from the exact carried-state run."""
     m = model(layers, units, inputs, skip)
     dry = material()
     x = dry[:, None] if inputs == 1 else with_knobs(dry, (0.7, 0.2))
-    exact = reference(m, x)
-    y = run_sequence(SequenceWeights.from_keras(m), x)
+    weights = SequenceWeights.from_keras(m)
+    exact = reference_sequence(weights, x)
+    y = run_sequence(weights, x)
     assert y.dtype == np.float32 and y.shape == dry.shape
     lstm_part = exact - (dry if skip else 0.0)
     assert np.std(lstm_part) > 0.02  # the model does a lot, so agreement means something
     assert np.max(np.abs(y - exact)) < STREAM_TOL
 
 
+def test_unequal_widths_are_padded_exactly():
+    """A stack of 8 then 16 units (other sources' models): the loop pads the narrow layer with
+    all-zero units, which stay exactly 0."""
+    rng = np.random.default_rng(1)
+
+    def layer(inputs, units):
+        return LstmLayer(rng.normal(0, 2.0 / np.sqrt(inputs), (inputs, 4 * units)).astype(np.float32),
+                         rng.normal(0, 0.5 / np.sqrt(units), (units, 4 * units)).astype(np.float32),
+                         rng.normal(0, 0.5, 4 * units).astype(np.float32))
+
+    weights = SequenceWeights((layer(2, 8), layer(8, 16)), rng.normal(0, 0.3, 16).astype(np.float32), 0.1,
+                              True, "mixed")
+    x = with_knobs(material(0.5), (0.4,))
+    assert np.max(np.abs(run_sequence(weights, x) - reference_sequence(weights, x))) < STREAM_TOL
+
+
 def test_state_carries_across_calls_and_reset():
-    weights = SequenceWeights.from_keras(model(2, 16, 1, True))
+    weights = SequenceWeights.from_keras(model(2, 32, 1, True))
     x = material(0.25)
     whole = run_sequence(weights, x)
-    stream = SequenceStream(weights)
-    parts = np.concatenate([stream.process(x[:1000]), stream.process(x[1000:1001]), stream.process(x[1001:])])
+    s = SequenceStream(weights)
+    parts = np.concatenate([s.process(x[:1000]), s.process(x[1000:1001]), s.process(x[1001:])])
     np.testing.assert_allclose(parts, whole, atol=1e-6, rtol=0)
-    stream.reset()
-    np.testing.assert_allclose(stream.process(x), whole, atol=1e-6, rtol=0)
+    s.reset()
+    np.testing.assert_allclose(s.process(x), whole, atol=1e-6, rtol=0)
+    np.testing.assert_array_equal(run_sequence(weights, x, progress=True), whole)
 
 
-def test_knobs_by_name_and_errors():
+def test_weights_are_read_once_per_model(monkeypatch):
+    """The Keras probe check runs once per model and weights, not on every predict; new weights are
+    read (and checked) again."""
+    m = sequence_model(1, 16, 1, False, seed=7)
+    calls = []
+    check = SequenceWeights._check_against
+    monkeypatch.setattr(SequenceWeights, "_check_against", lambda self, mdl: calls.append(1) or check(self, mdl))
+    first = SequenceWeights.from_keras(m)
+    assert SequenceWeights.from_keras(m) is first and len(calls) == 1
+    meta = meta_for(1, 16, 1, False)
+    predict(m, meta, material(0.05))
+    predict(m, meta, material(0.05))
+    assert len(calls) == 1
+    head = m.get_layer("wet")
+    kernel, bias = head.get_weights()
+    head.set_weights([kernel * 2, bias])
+    again = SequenceWeights.from_keras(m)
+    assert len(calls) == 2 and np.array_equal(again.head_w, first.head_w * 2)
+
+
+def test_predict_is_the_one_path():
+    """inference.predict streams sequence models (oversampled ones between the filters), with knobs by
+    name; stream_model and the predict_stream wrapper give the same output."""
     m = model(1, 16, 3, True)
     meta = meta_for(1, 16, 3, True, ("gain", "tone"))
     x = material(0.1)
-    by_name = stream_model(m, meta, x, {"tone": 0.2, "gain": 0.6})
     by_channel = run_sequence(SequenceWeights.from_keras(m), with_knobs(x, (0.6, 0.2)))
-    np.testing.assert_allclose(by_name, by_channel, atol=1e-6, rtol=0)
-    np.testing.assert_allclose(predict_stream(m, meta, x, [0.6, 0.2]), by_channel, atol=1e-6, rtol=0)
+    np.testing.assert_array_equal(predict(m, meta, x, knobs={"tone": 0.2, "gain": 0.6}), by_channel)
+    np.testing.assert_array_equal(predict_stream(m, meta, x, [0.6, 0.2]), by_channel)
+    np.testing.assert_array_equal(stream_model(m, meta, with_knobs(x, (0.6, 0.2))), by_channel)
+
+    from drywet.antialias import downsample, upsample
+
+    plain = model(1, 32, 1, False)
+    twice = predict(plain, meta_for(1, 32, 1, False, oversample=2), x)
+    np.testing.assert_array_equal(twice, downsample(stream_model(plain, None, upsample(x, 2)), 2, len(x)))
+
+
+def test_knob_errors():
+    m = model(1, 16, 3, True)
+    meta = meta_for(1, 16, 3, True, ("gain", "tone"))
     with pytest.raises(InputError, match="needs a value for knob.*tone"):
         knob_values(meta, {"gain": 0.5})
     with pytest.raises(InputError, match="unknown knob.*level"):
         knob_values(meta, {"gain": 0.5, "tone": 0.5, "level": 1.0})
-    varying = with_knobs(x, (0.6, 0.2))
+    with pytest.raises(InputError, match="needs a value for knob"):
+        predict(m, meta, material(0.05))
+    varying = with_knobs(material(0.1), (0.6, 0.2))
     varying[10:, 1] = 0.7
     with pytest.raises(InputError, match="constant"):
         run_sequence(SequenceWeights.from_keras(m), varying)
@@ -128,4 +199,9 @@ def test_framed_model_and_skip_mismatch_are_refused():
     with pytest.raises(ConfigError, match="train with model.kind: sequence"):
         SequenceWeights.from_keras(framed)
     with pytest.raises(ConfigError, match="skip"):
-        SequenceWeights.from_keras(model(1, 16, 1, True), meta_for(1, 16, 1, False))
+        SequenceWeights.from_keras(model(1, 32, 1, True), meta_for(1, 32, 1, False))
+
+
+def test_the_loop_runs_on_one_thread():
+    """No Numba parallel loops (the speed claims are for one thread)."""
+    assert not stream._loop(16).targetoptions.get("parallel")

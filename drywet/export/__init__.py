@@ -10,11 +10,14 @@ Every format refuses framed models; each refusal is one line naming the setting 
 from __future__ import annotations
 
 from drywet.errors import ConfigError
-from drywet.export import aidax, proteus
-from drywet.export.checks import model_rate, save_json
+from drywet.export import aidax, nam, proteus
+from drywet.export.checks import model_rate, save_json, sequence_weights
 from drywet.export.nam import NAM_VERSION, NamLSTM, load_nam, save_nam, to_nam
+from drywet.stream import SequenceWeights
 
-FORMATS = {"nam": (to_nam, ".nam"), "aidax": (aidax.to_aidax, ".json"), "proteus": (proteus.to_proteus, ".json")}
+# format -> (builder from SequenceWeights, file extension, the name refusals use)
+FORMATS = {"nam": (nam.from_weights, ".nam", ".nam"), "aidax": (aidax.from_weights, ".json", "AIDA-X"),
+           "proteus": (proteus.from_weights, ".json", "Proteus")}
 
 __all__ = ["FORMATS", "NAM_VERSION", "NamLSTM", "export_model", "exportable_formats", "format_notes", "load_nam",
            "model_rate", "save_json", "save_nam", "to_nam"]
@@ -24,7 +27,8 @@ def export_model(model, fmt: str, sample_rate: int, metadata: dict | None = None
     """The model as the `fmt` format's dict (see FORMATS), run at `sample_rate` Hz."""
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format '{fmt}'; valid: {', '.join(FORMATS)}")
-    return FORMATS[fmt][0](model, sample_rate, metadata, meta)
+    build, _, label = FORMATS[fmt]
+    return build(sequence_weights(model, label, meta), sample_rate, metadata)
 
 
 def format_notes(fmt: str, data: dict) -> list[str]:
@@ -37,13 +41,18 @@ def format_notes(fmt: str, data: dict) -> list[str]:
 
 
 def exportable_formats(model, meta) -> list[str]:
-    """The formats `model` exports to (each tried in memory; a refusal means not that format)."""
-    return [fmt for fmt in FORMATS if _exports(model, fmt, meta)]
-
-
-def _exports(model, fmt: str, meta) -> bool:
+    """The formats `model` exports to (each built in memory from one reading of the weights; a
+    refusal means not that format)."""
     try:
-        export_model(model, fmt, model_rate(meta), None, meta)
+        weights = SequenceWeights.from_keras(model, meta)
+    except ConfigError:
+        return []
+    return [fmt for fmt, (build, _, _) in FORMATS.items() if _builds(build, weights, model_rate(meta))]
+
+
+def _builds(build, weights: SequenceWeights, rate: int) -> bool:
+    try:
+        build(weights, rate)
     except ConfigError:
         return False
     return True

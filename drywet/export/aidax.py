@@ -16,19 +16,24 @@ loader reads. RTNeural loads any stack; the AIDA-X plugin is compiled for one LS
 from __future__ import annotations
 
 from drywet.export.checks import nested, sequence_weights
+from drywet.stream import SequenceWeights
 
 AIDAX_UNITS = (8, 12, 16, 20, 32, 40, 64, 80)
 
 
 def to_aidax(model, sample_rate: int, metadata: dict | None = None, meta=None) -> dict:
     """The RTNeural/AIDA-X dict of a sequence model run at `sample_rate` Hz; framed models are refused."""
-    weights = sequence_weights(model, "AIDA-X", meta)
+    return from_weights(sequence_weights(model, "AIDA-X", meta), sample_rate, metadata)
+
+
+def from_weights(weights: SequenceWeights, sample_rate: int, metadata: dict | None = None) -> dict:
+    """`to_aidax` for weights already read from the model."""
     layers = [{"type": "lstm", "activation": "", "shape": [None, None, layer.units],
                "weights": [nested(layer.kernel), nested(layer.recurrent), nested(layer.bias)]}
               for layer in weights.layers]
     layers.append({"type": "dense", "activation": "", "shape": [None, None, 1],
                    "weights": [nested(weights.head_w[:, None]), nested([weights.head_b])]})
-    info = {"name": model.name, "samplerate": int(sample_rate), "source": "drywet"}
+    info = {"name": weights.name, "samplerate": int(sample_rate), "source": "drywet"}
     info.update(metadata or {})
     out = {"in_shape": [None, None, weights.inputs], "layers": layers, "metadata": info}
     if weights.skip:

@@ -25,6 +25,7 @@ import numpy as np
 
 from drywet.errors import ConfigError, InputError
 from drywet.export.checks import compact, save_json, sequence_weights
+from drywet.stream import SequenceWeights
 
 NAM_VERSION = "0.5.4"  # .nam file version; NAM players accept 0.5.x
 GEAR_TYPES = ("amp", "pedal", "pedal_amp", "amp_cab", "amp_pedal_cab", "preamp", "studio")
@@ -39,8 +40,12 @@ def to_nam(model, sample_rate: int, metadata: dict | None = None, meta=None) -> 
     refused (ConfigError). `metadata` is merged over the defaults (modeled_by "drywet", gear_type
     "pedal"); the initial hidden and cell states are zeros, as in Keras.
     """
-    weights = sequence_weights(model, ".nam", meta)
-    name = model.name
+    return from_weights(sequence_weights(model, ".nam", meta), sample_rate, metadata)
+
+
+def from_weights(weights: SequenceWeights, sample_rate: int, metadata: dict | None = None) -> dict:
+    """`to_nam` for weights already read from the model."""
+    name = weights.name
     wants = []
     if weights.skip:
         wants.append("model.skip: false (.nam LSTMs have no path from input to output)")

@@ -17,22 +17,27 @@ import numpy as np
 
 from drywet.errors import ConfigError
 from drywet.export.checks import nested, sequence_weights
+from drywet.stream import SequenceWeights
 
 PLUGIN_UNITS = {"Proteus": 40, "NeuralPi": 20}
 
 
 def to_proteus(model, sample_rate: int, metadata: dict | None = None, meta=None) -> dict:
     """The Proteus dict of a single-layer skip-connection sequence model; others are refused."""
-    weights = sequence_weights(model, "Proteus", meta)
+    return from_weights(sequence_weights(model, "Proteus", meta), sample_rate, metadata)
+
+
+def from_weights(weights: SequenceWeights, sample_rate: int, metadata: dict | None = None) -> dict:
+    """`to_proteus` for weights already read from the model."""
     wants = []
     if not weights.skip:
         wants.append("model.skip: true (Proteus adds the dry input to every model's output)")
     if len(weights.layers) != 1:
         wants.append(f"a 1-layer structure (this model has {len(weights.layers)} LSTM layers)")
     if wants:
-        raise ConfigError(f"model '{model.name}' cannot export to Proteus; train with {' and '.join(wants)}")
+        raise ConfigError(f"model '{weights.name}' cannot export to Proteus; train with {' and '.join(wants)}")
     layer = weights.layers[0]
-    info = {"name": model.name, "samplerate": int(sample_rate), "source": "drywet"}
+    info = {"name": weights.name, "samplerate": int(sample_rate), "source": "drywet"}
     info.update(metadata or {})
     return {
         "model_data": {"model": "SimpleRNN", "input_size": layer.inputs, "skip": 1, "output_size": 1,
