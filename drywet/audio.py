@@ -116,3 +116,13 @@ def loudest_window_start(x: np.ndarray, length: int, lo: int = 0, hi: int | None
     window = energy[starts + length] - energy[starts]
     tol = 1e-9 * max(float(energy[-1]), np.finfo(np.float64).tiny)
     return lo + int(starts[np.flatnonzero(window >= window.max() - tol)[0]])
+
+
+def loudest_part_window(x: np.ndarray, bounds: np.ndarray, length: int) -> tuple[int, int]:
+    """(part, start) of the `length`-sample window of `x` with the most energy that lies inside one
+    of the parts [bounds[i], bounds[i + 1]) laid end to end in `x` (knob positions, for instance);
+    the first of equally loud parts wins."""
+    starts = [loudest_window_start(x, length, int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    energy = [float(np.sum(np.square(x[s:s + length], dtype=np.float64))) for s in starts]
+    at = int(np.argmax(energy))
+    return at, starts[at]

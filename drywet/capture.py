@@ -235,3 +235,37 @@ def capture_checks(dry: np.ndarray, target: np.ndarray, sr: int, esr: float) -> 
         out["repeat_esr"] = _sig(repeat_esr(target, rep))
         out["repeat_seconds"] = _sig(rep.length / sr)
     return out
+
+
+def capture_checks_parts(dry: np.ndarray, target: np.ndarray, sr: int, esr: float,
+                         bounds: np.ndarray) -> dict:
+    """`capture_checks` of a test part made of several takes laid end to end (a knob-conditioned
+    capture's positions, take i in [bounds[i], bounds[i + 1])), each take measured on its own (they
+    may share their dry signal, which is no repeat): noise_floor_dbfs and esr_floor from the takes'
+    noise power over their signal power, repeat_esr (with its repeat_seconds) the worst take's.
+    """
+    spans = list(zip(np.asarray(bounds[:-1], int), np.asarray(bounds[1:], int), strict=True))
+    noise = signal = 0.0
+    for a, b in spans:
+        t = np.asarray(target[a:b], dtype=np.float64)
+        p = noise_power(t, sr)
+        if np.isfinite(p):
+            noise += p * t.size
+        signal += float(np.sum(np.square(t)))
+    n = max(1, spans[-1][1] - spans[0][0])
+    out: dict = {
+        "noise_floor_dbfs": _sig(10.0 * np.log10(noise / n)) if noise > 0 else None,
+        "esr_floor": _sig(noise / signal) if noise > 0 and signal > 0 else None,
+        "verdict": verdict(esr),
+    }
+    worst = None
+    for a, b in spans:
+        rep = find_repeat(dry[a:b], sr)
+        if rep is not None:
+            value = repeat_esr(target[a:b], rep)
+            if worst is None or value > worst[0]:
+                worst = (value, rep.length / sr)
+    if worst is not None:
+        out["repeat_esr"] = _sig(worst[0])
+        out["repeat_seconds"] = _sig(worst[1])
+    return out

@@ -13,12 +13,15 @@ __all__ = ["KINDS", "STRUCTURES", "Structure", "build_model", "check_kind", "get
 
 @dataclass(frozen=True)
 class Structure:
-    """One model size preset: LSTM layers, units per layer, input frame size (samples)."""
+    """One model size preset: LSTM layers, units per layer, input frame size (samples); `inputs`:
+    input channels of a sequence model (1: the audio; a knob-conditioned capture adds one per knob,
+    e.g. `dataclasses.replace(structure, inputs=2)`)."""
 
     name: str
     layers: int
     units: int
     frame: int
+    inputs: int = 1
 
 
 STRUCTURES: dict[str, Structure] = {

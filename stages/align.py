@@ -1,5 +1,8 @@
 """Stage `align@<fx>`: clean up (DC, sub-sonic drift), find the wet recording's latency, polarity
-and gain, and write the aligned audio and the alignment report."""
+and gain, and write the aligned audio and the alignment report.
+
+A knob-conditioned effect's takes (one subfolder per knob position, see drywet.knobs) are aligned
+one by one; its report then holds one entry per position, named by the position's label."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import argparse
 import math
 from pathlib import Path
 
-from drywet import audio
+from drywet import audio, knobs
 from drywet.align import apply_alignment, check_lengths, clean_and_estimate
 from drywet.errors import InputError
 from drywet.fileio import write_json
@@ -23,6 +26,23 @@ def main() -> None:
     args = ap.parse_args()
     p = load_section(AlignParams)
     raw = Path(args.raw)
+    positions = knobs.read_positions(raw)  # None: a plain effect
+    reports = {}
+    with staged_dir(args.out) as tmp:
+        for take in knobs.takes(raw, positions):
+            sub = take.relative_to(raw)
+            (tmp / sub).mkdir(exist_ok=True)
+            reports[str(sub)] = align_take(take, tmp / sub, p)
+        knobs.write_positions(tmp, positions)
+    write_json(args.metrics, reports["."] if positions is None else reports)
+    for sub, report in reports.items():
+        print(f"aligned{'' if sub == '.' else ' ' + sub}: latency {report['latency_samples']} samples "
+              f"({report['latency_ms']} ms, {report['latency_source']}), polarity {report['polarity']:+d}, peak "
+              f"clarity {report['peak_clarity_db']} dB, correlation {report['peak_correlation']}", flush=True)
+
+
+def align_take(raw: Path, out: Path, p: AlignParams) -> dict:
+    """Align one take (raw/dry.wav, raw/wet.wav) into `out`; returns its alignment report."""
     dry, sr = audio.read_wav(raw / "dry.wav")
     wet, sr_wet = audio.read_wav(raw / "wet.wav")
     if sr != sr_wet:
@@ -43,12 +63,11 @@ def main() -> None:
     if cleanup.wet_full_scale_fraction > audio.CLIP_WARN_FRACTION:
         warn(f"{raw / 'wet.wav'}: {100 * cleanup.wet_full_scale_fraction:.2f}% of samples are clipped at full scale")
     dry_a, wet_a = apply_alignment(dry_f, wet_f, found)
-    with staged_dir(args.out) as tmp:
-        audio.write_wav(tmp / "dry.wav", dry_a, sr)
-        audio.write_wav(tmp / "wet.wav", wet_a, sr)
-        # What a model trained on this audio expects of new input: the same clean-up high-pass.
-        write_json(tmp / "clean.json", {"highpass_hz": float(p.highpass_hz), "sample_rate": int(sr)})
-    report = {
+    audio.write_wav(out / "dry.wav", dry_a, sr)
+    audio.write_wav(out / "wet.wav", wet_a, sr)
+    # What a model trained on this audio expects of new input: the same clean-up high-pass.
+    write_json(out / "clean.json", {"highpass_hz": float(p.highpass_hz), "sample_rate": int(sr)})
+    return {
         "latency_samples": round(float(found.latency_samples), 4),
         "latency_ms": round(float(found.latency_ms), 4),
         "latency_source": "auto" if p.latency == "auto" else "manual",
@@ -63,10 +82,6 @@ def main() -> None:
         "aligned_seconds": round(len(dry_a) / sr, 3),
         "sample_rate": int(sr),
     }
-    write_json(args.metrics, report)
-    print(f"aligned: latency {report['latency_samples']} samples ({report['latency_ms']} ms, "
-          f"{report['latency_source']}), polarity {report['polarity']:+d}, peak clarity "
-          f"{report['peak_clarity_db']} dB, correlation {report['peak_correlation']}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""Stage `evaluate@<fx>`: metrics on the whole test part, inference cost, and the plots."""
+"""Stage `evaluate@<fx>`: metrics on the whole test part, inference cost, and the plots.
+
+For a knob-conditioned effect the metrics cover every position's test part together, and
+`esr_<label>` (e.g. `esr_gain20`) each position's alone; the capture checks measure each take apart.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from drywet import audio, capture, metrics, plots, quiet_tensorflow
+from drywet import audio, capture, knobs, metrics, plots, quiet_tensorflow
 from drywet.cost import measure_rtf, rtf_single_thread
 from drywet.errors import InputError
 from drywet.export import exportable_formats
@@ -43,6 +47,10 @@ def main() -> None:
     train_seconds = json.loads(Path(args.train_metrics).read_text()).get("train_seconds")
 
     result = {k: float(v) for k, v in metrics.compute_all(target, pred, sr, cutoff).items()}
+    positions = info.get("positions", [])  # a knob-conditioned effect's positions in the test audio
+    for pos in positions:
+        part = slice(pos["start"], pos["stop"])
+        result[knobs.metric_key("esr", pos["label"])] = float(metrics.esr(target[part], pred[part]))
     if not all(np.isfinite(v) for v in result.values()):
         raise InputError(f"{pdir / 'pred.wav'}: metrics are not finite (the model diverged?)")
     result.update({
@@ -80,12 +88,18 @@ def main() -> None:
         plots.plot_checkpoint_grid(target[start:start + n_ex], ckpts, sr, tmp / "checkpoints.png", title)
     write_json(args.epochs_metrics, by_epoch)
     # Capture checks: noise floor and the ESR it allows, repeatability, verdict (4 significant digits).
-    checks = capture.capture_checks(dry, target, sr, result["esr"])
+    if positions:
+        bounds = np.array([pos["start"] for pos in positions] + [positions[-1]["stop"]])
+        checks = capture.capture_checks_parts(dry, target, sr, result["esr"], bounds)
+    else:
+        checks = capture.capture_checks(dry, target, sr, result["esr"])
     write_json(args.metrics, {**{k: (round(v, 6) if isinstance(v, float) else v) for k, v in result.items()},
                               **checks})
     print(f"{args.effect}: ESR {result['esr']:.4f}  MAE {result['mae']:.5f}  R2 {result['r2']:.4f}  "
           f"HF error {result['hf_error_db']:.1f} dB  ({checks['verdict']}; ESR floor {checks['esr_floor']})",
           flush=True)
+    for pos in positions:
+        print(f"  {pos['label']}: ESR {result[knobs.metric_key('esr', pos['label'])]:.4f}", flush=True)
 
 
 if __name__ == "__main__":

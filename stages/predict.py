@@ -2,6 +2,11 @@
 
 The prediction folder is hashed by DVC and read by later stages, so it holds only what the model
 computed; the time it took goes to a metrics file (`--timing`) that no stage depends on.
+
+A knob-conditioned effect's model runs on each position's test part with that position's knob
+values (a fresh stream each); dry.wav, target.wav and pred.wav then hold the positions one after
+another, and predict.json says where each starts and stops. The checkpoint excerpt is the loudest
+window inside one position.
 """
 
 from __future__ import annotations
@@ -10,9 +15,10 @@ import argparse
 import time
 from pathlib import Path
 
-from drywet import audio, quiet_tensorflow
+from drywet import audio, knobs, quiet_tensorflow
 from drywet.inference import checkpoints, load_keras, load_model, predict
 from drywet.params import PredictParams, load_section
+from drywet.stream import predict_stream
 from stages.common import run, staged_dir, write_json
 
 
@@ -26,28 +32,47 @@ def main() -> None:
     p = load_section(PredictParams)
     quiet_tensorflow()
     split, model_dir = Path(args.split), Path(args.model)
-    dry, sr = audio.read_wav(split / "test_dry.wav")
-    target, _ = audio.read_wav(split / "test_wet.wav")
+    positions = knobs.read_positions(split)  # None: a plain effect
     model, meta = load_model(model_dir)
-
-    t0 = time.perf_counter()
-    pred = predict(model, meta, dry, p.batch_size)
-    seconds = time.perf_counter() - t0
-
-    n_ex = min(len(dry), int(round(p.checkpoint_excerpt_s * sr)))
-    start = audio.loudest_window_start(target, n_ex)
+    if positions is None:
+        dry, sr = audio.read_wav(split / "test_dry.wav")
+        target, _ = audio.read_wav(split / "test_wet.wav")
+        t0 = time.perf_counter()
+        pred = predict(model, meta, dry, p.batch_size)
+        seconds = time.perf_counter() - t0
+        n_ex = min(len(dry), int(round(p.checkpoint_excerpt_s * sr)))
+        start = audio.loudest_window_start(target, n_ex)
+        excerpt_knobs, extra = None, {}
+    else:
+        takes = [(audio.read_wav(t / "test_dry.wav"), audio.read_wav(t / "test_wet.wav")[0])
+                 for t in knobs.takes(split, positions)]
+        sr = takes[0][0][1]
+        t0 = time.perf_counter()
+        preds = [predict_stream(model, meta, d, positions.settings(i)) for i, ((d, _), _) in enumerate(takes)]
+        seconds = time.perf_counter() - t0
+        dry, bounds = knobs.join([d for (d, _), _ in takes])
+        target, _ = knobs.join([t for _, t in takes])
+        pred, _ = knobs.join(preds)
+        n_ex = min(int(round(p.checkpoint_excerpt_s * sr)), *(len(t) for _, t in takes))
+        at, start = audio.loudest_part_window(target, bounds, n_ex)
+        excerpt_knobs = positions.settings(at)
+        extra = {"positions": [{"label": label, "settings": positions.settings(i), "start": int(bounds[i]),
+                                "stop": int(bounds[i + 1])} for i, label in enumerate(positions.labels)],
+                 "excerpt_position": positions.labels[at]}
     with staged_dir(args.out) as tmp:
         audio.write_wav(tmp / "pred.wav", pred, sr)
         audio.write_wav(tmp / "dry.wav", dry, sr)
         audio.write_wav(tmp / "target.wav", target, sr)
         epochs = []
         for epoch, ckpt in checkpoints(model_dir).items():
-            y = predict(load_keras(ckpt), meta, dry[start:start + n_ex], p.batch_size)
+            ckpt_model, x = load_keras(ckpt), dry[start:start + n_ex]
+            y = predict(ckpt_model, meta, x, p.batch_size) if excerpt_knobs is None else \
+                predict_stream(ckpt_model, meta, x, excerpt_knobs)
             audio.write_wav(tmp / f"ckpt_epoch_{epoch:03d}.wav", y, sr)
             epochs.append(epoch)
         write_json(tmp / "predict.json", {
             "test_seconds": round(len(dry) / sr, 3), "excerpt_start": start, "excerpt_length": n_ex,
-            "checkpoint_epochs": epochs,
+            "checkpoint_epochs": epochs, **extra,
         })
     write_json(args.timing, {"predict_seconds": round(seconds, 3),
                              "rtf_test_part": round(len(dry) / sr / seconds, 3)})

@@ -41,6 +41,16 @@ def test_framed_shape_and_weights_back_into_the_plain_model() -> None:
     assert all(np.array_equal(a, b) for a, b in zip(plain.get_weights(), moved, strict=True))
 
 
+def test_knob_inputs_with_skip() -> None:
+    import dataclasses
+
+    structure = dataclasses.replace(get_structure("l1_u16_f32"), inputs=3)  # audio + 2 knob channels
+    plain = build_model(structure, "sequence", seed=2, skip=True)
+    twin = fused_twin(plain)
+    x = np.random.default_rng(2).standard_normal((2, 200, 3)).astype(np.float32)
+    np.testing.assert_allclose(twin(x).numpy(), plain(x).numpy(), atol=1e-6)
+
+
 def test_unsupported_lstm_has_no_twin() -> None:
     import keras
 

@@ -12,11 +12,12 @@ import numpy as np
 
 from drywet.bench.chain import chain_truth, record
 from drywet.bench.material import make_dry
-from drywet.bench.pedals import PEDAL_POLARITY, PEDALS, apply_pedal
+from drywet.bench.pedals import PEDAL_KNOBS, PEDAL_POLARITY, PEDALS, apply_pedal
 from drywet.errors import ConfigError
 
 __all__ = [
     "PEDALS",
+    "PEDAL_KNOBS",
     "PEDAL_POLARITY",
     "apply_pedal",
     "chain_truth",
@@ -35,6 +36,7 @@ def run_bench(
     oversample: int = 8,
     noise_dbfs: float = -90.0,
     seed: int = 2024,
+    gain: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Dry and wet recordings (float32, equal length) of one stand-in pedal, and the chain truth.
 
@@ -43,12 +45,12 @@ def run_bench(
     `chain_truth` and another noise floor. The dry signal depends only on the seed, so every
     effect of one bench shares it. truth: latency_samples, latency_ms, gain_db, polarity (of the
     whole dry -> wet path: the chain's times the pedal's, -1 for the inverting fuzz), effect,
-    oversample.
+    oversample. `gain`: the pedal's drive knob, 0 to 1 (None: its default setting; see `record_wet`).
     """
     if effect not in PEDALS:
         raise ConfigError(f"unknown pedal {effect!r}; the bench has {', '.join(sorted(PEDALS))}")
     dry = record_dry(duration_s, sample_rate, noise_dbfs, seed)
-    wet, truth = record_wet(effect, dry, sample_rate, oversample, noise_dbfs, seed)
+    wet, truth = record_wet(effect, dry, sample_rate, oversample, noise_dbfs, seed, gain)
     return dry, wet, truth
 
 
@@ -60,14 +62,19 @@ def record_dry(duration_s: float, sample_rate: int, noise_dbfs: float, seed: int
 
 
 def record_wet(
-    effect: str, dry: np.ndarray, sample_rate: int, oversample: int, noise_dbfs: float, seed: int
+    effect: str, dry: np.ndarray, sample_rate: int, oversample: int, noise_dbfs: float, seed: int,
+    gain: float | None = None,
 ) -> tuple[np.ndarray, dict]:
     """The wet take of `effect` played from `dry` (float32), and the truth of its recording chain.
 
     The truth's polarity is that of the whole path (chain times pedal): what alignment should find.
+    `gain` sets the pedal's drive knob (0 to 1; None: its default setting). Every setting goes
+    through the same recording chain (latency, level, polarity), as one reamp rig records them, with
+    a noise floor of its own; the truth then also holds the `gain`.
     """
     truth = chain_truth(effect, seed, sample_rate)
-    wet = apply_pedal(effect, dry, sample_rate, oversample)
+    wet = apply_pedal(effect, dry, sample_rate, oversample, gain)
+    floor = f"wet-floor-{effect}" if gain is None else f"wet-floor-{effect}-gain-{float(gain)!r}"
     wet = record(
         wet,
         sample_rate,
@@ -75,10 +82,11 @@ def record_wet(
         truth["gain_db"],
         truth["polarity"],
         noise_dbfs,
-        seed=_sub_seed(seed, f"wet-floor-{effect}"),
+        seed=_sub_seed(seed, floor),
     )
     polarity = int(truth["polarity"]) * PEDAL_POLARITY[effect]
-    return wet, {**truth, "polarity": polarity, "effect": effect, "oversample": int(oversample)}
+    knob = {} if gain is None else {"gain": float(gain)}
+    return wet, {**truth, "polarity": polarity, "effect": effect, "oversample": int(oversample), **knob}
 
 
 def _sub_seed(seed: int, stream: str) -> int:

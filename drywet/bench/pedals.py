@@ -8,6 +8,9 @@ and the decimation filter (resample_poly with an 80 dB Kaiser design) removes th
 fold; first-order antiderivative anti-aliasing (see `TabulatedCurve`) tames the rest, which a hard
 clipper otherwise sprays up to the high-rate Nyquist.
 
+Each stand-in has a drive knob, `gain` (0 to 1, like a pot's travel): None, or 0.5, is the setting the
+plain bench records; knob-conditioned captures record several settings (see `apply_pedal`).
+
 The signal is treated as volts with full scale (1.0) = 1 V peak, a typical guitar level.
 Everything linear runs at the base rate on the whole signal; only the static or slowly varying
 nonlinearity runs at the high rate, in blocks, so memory stays small for long recordings.
@@ -36,6 +39,9 @@ DIODE_NVT = 1.752 * 0.02585  # emission coefficient x thermal voltage, V
 SD1_R_LEG = 4.7e3  # ohms, gain-setting leg to ground ...
 SD1_C_LEG = 47e-9  # ... in series with this cap: gain rises above 1/(2 pi R C) = 720 Hz
 SD1_R_FB = 51e3 + 50e3  # feedback resistor + drive pot (1 M, audio taper) at ~10 o'clock, ohms
+SD1_R_FB_FIXED = 51e3  # the fixed part of that feedback resistance, ohms
+SD1_DRIVE_POT = 1e6  # the drive pot, ohms; its knob `gain` g gives (TAPER^g - 1) / (TAPER - 1) of it
+SD1_TAPER = 361.0  # audio taper: 5 % of the resistance at mid travel, so g = 0.5 is SD1_R_FB exactly
 SD1_C_FB = 51e-12  # feedback cap across the diodes: slew-limits the clipped part above ~30 kHz
 OPAMP_GBW_HZ = 3e6  # gain-bandwidth of a 4558-class op-amp
 SD1_TONE_HZ = (3200.0, 8000.0)  # two first-order low-passes (tone at about noon)
@@ -45,7 +51,7 @@ OUTPUT_HP_HZ = 16.0  # output coupling cap (1 uF into 10 kOhm): removes the clip
 # Triode (12AX7-like Koren constants) with the plate voltage held fixed: no load line.
 TRIODE_MU, TRIODE_EX, TRIODE_KG1, TRIODE_KP, TRIODE_KVB = 100.0, 1.4, 1060.0, 600.0, 300.0
 TRIODE_VP = 250.0  # plate voltage, V
-B65_DRIVE = 8.0  # input gain into the grid
+B65_DRIVE = 8.0  # input gain into the grid; the knob `gain` g sets 2 x 16^g (g = 0.5: 8)
 B65_BIAS_V = -1.2  # quiescent grid bias, V
 B65_GRID_K = 12.0  # 1/V, sharpness of grid-conduction limiting at 0 V
 B65_SHIFT = 1.5  # bias shift per volt of rectified grid overdrive, V/V
@@ -56,7 +62,7 @@ B65_LEVEL = 0.25
 # Fuzz: a starved, high-gain inverting transistor stage that hard-clips, direct-coupled to the
 # output (no output coupling cap, so its collector bias shows as a DC offset).
 FUZZ_INPUT_HP_HZ = 60.0  # input coupling cap into the base
-FUZZ_GAIN = -120.0  # small-signal gain of the inverting stage
+FUZZ_GAIN = -120.0  # small-signal gain of the inverting stage; the knob `gain` g sets it x 4^(g - 0.5)
 FUZZ_GATE_V = 0.004  # base-emitter dead zone (volts at the input): soft notes are gated
 FUZZ_SWING = (-0.6, 0.64)  # collector swing around its bias (V): asymmetric hard clipping
 FUZZ_COLLECTOR_LP_HZ = 9000.0  # Miller capacitance of the stage
@@ -222,7 +228,7 @@ class TabulatedCurve:
         return value.astype(np.float32), state
 
 
-def _diode_feedback(u: np.ndarray) -> np.ndarray:
+def _diode_feedback(u: np.ndarray, r_fb: float = SD1_R_FB) -> np.ndarray:
     """Voltage v across R_fb || (1 diode one way, 2 in series the other) for the 'open' voltage u.
 
     The feedback current u / R_fb splits between the resistor and the diodes:
@@ -230,7 +236,7 @@ def _diode_feedback(u: np.ndarray) -> np.ndarray:
     voltage, so negative swings clip at about twice the positive threshold (the SD-1's asymmetry).
     Solved by bisection; |v| <= |u| brackets the root.
     """
-    scale = SD1_R_FB * DIODE_IS
+    scale = r_fb * DIODE_IS
 
     def excess(v: np.ndarray) -> np.ndarray:
         pos = np.exp(np.minimum(v / DIODE_NVT, 700.0))
@@ -275,10 +281,31 @@ def _check(x: np.ndarray, sr: int, oversample: int) -> np.ndarray:
     return x.astype(np.float64)
 
 
-@lru_cache(maxsize=1)
-def _sd1_curve() -> TabulatedCurve:
-    # u reaches ~ gain (22) x input peak (1 V); 5 mV steps keep the interpolation error < 1 uV.
-    return TabulatedCurve(-64.0, 64.0, _diode_feedback, 25601)
+@lru_cache(maxsize=8)
+def _sd1_curve(r_fb: float = SD1_R_FB) -> TabulatedCurve:
+    # u reaches ~ gain (22 at the default drive) x input peak (1 V); 5 mV steps keep the
+    # interpolation error < 1 uV. A higher drive (larger R_fb) widens the range, same steps.
+    if r_fb <= SD1_R_FB:
+        return TabulatedCurve(-64.0, 64.0, lambda u: _diode_feedback(u, r_fb), 25601)
+    span = 64.0 * r_fb / SD1_R_FB
+    return TabulatedCurve(-span, span, lambda u: _diode_feedback(u, r_fb), int(np.ceil(2 * span / 0.005)) + 1)
+
+
+def _knob(gain: float | None, pedal: str) -> float | None:
+    """A drive knob's travel, checked: None (the default setting) or a number in [0, 1]."""
+    if gain is None:
+        return None
+    if isinstance(gain, bool) or not (isinstance(gain, (int, float, np.floating)) and 0.0 <= float(gain) <= 1.0):
+        raise ConfigError(f"{pedal}: knob gain must be a number from 0 to 1, got {gain!r}")
+    return float(gain)
+
+
+def sd1_feedback_ohms(gain: float | None = None) -> float:
+    """The SD-1 stand-in's feedback resistance (ohms) at drive-knob travel `gain` (None: SD1_R_FB)."""
+    gain = _knob(gain, "sd1")
+    if gain is None:
+        return SD1_R_FB
+    return SD1_R_FB_FIXED + SD1_DRIVE_POT * (SD1_TAPER**gain - 1.0) / (SD1_TAPER - 1.0)
 
 
 class _CurveStage:
@@ -305,28 +332,31 @@ def _two_poles(freqs_hz: tuple[float, float], sr: float) -> tuple[np.ndarray, np
     return np.convolve(b1, b2), np.convolve(a1, a2)
 
 
-def sd1(x: np.ndarray, sr: int, oversample: int = 8) -> np.ndarray:
+def sd1(x: np.ndarray, sr: int, oversample: int = 8, gain: float | None = None) -> np.ndarray:
     """SD-1-style overdrive stand-in: frequency-dependent op-amp gain into asymmetric diode clipping.
 
     Non-inverting stage with the diodes in its feedback: out = in + v, where v is the feedback
     voltage. The gain leg (R + C to ground) makes the gain rise above ~720 Hz up to ~27 dB, so
     bass is clipped less (the mid-hump of this pedal family). Then a tone low-pass, the output
-    coupling high-pass and the level. Input and output in volts (full scale 1 V), float32.
+    coupling high-pass and the level. Input and output in volts (full scale 1 V), float32. The drive
+    knob `gain` (0 to 1) sets the feedback resistance (`sd1_feedback_ohms`): about 21 dB of gain at
+    0, 27 dB at 0.5 (the default), 47 dB at 1, with the clipping and its poles following.
     """
     x = _check(x, sr, oversample)
+    r_fb = sd1_feedback_ohms(gain)
     # Open voltage across the feedback: the leg current x sC/(1 + sRC) times R_fb.
     tau_leg = SD1_R_LEG * SD1_C_LEG
-    b_leg, a_leg = _bilinear_first_order((SD1_R_FB * SD1_C_LEG, 0.0), (tau_leg, 1.0), sr, 720.0)
+    b_leg, a_leg = _bilinear_first_order((r_fb * SD1_C_LEG, 0.0), (tau_leg, 1.0), sr, 720.0)
     u = signal.lfilter(b_leg, a_leg, x)
     # The feedback cap in parallel with the diodes limits how fast v can move, and the op-amp's
     # loop gain runs out at GBW / gain: two poles after a static clipper (a standard
     # simplification of the stateful diode-capacitor loop). Both tame the clipper's harmonics
     # before decimation, as they do in the circuit.
     high_sr = sr * oversample
-    f_fb = 1.0 / (2 * np.pi * SD1_R_FB * SD1_C_FB)
-    f_gbw = OPAMP_GBW_HZ * SD1_R_LEG / (SD1_R_LEG + SD1_R_FB)
+    f_fb = 1.0 / (2 * np.pi * r_fb * SD1_C_FB)
+    f_gbw = OPAMP_GBW_HZ * SD1_R_LEG / (SD1_R_LEG + r_fb)
     poles = tuple(min(f, 0.45 * high_sr) for f in (f_fb, f_gbw))
-    y = x + run_oversampled(u, oversample, _CurveStage(_sd1_curve(), *_two_poles(poles, high_sr)))
+    y = x + run_oversampled(u, oversample, _CurveStage(_sd1_curve(r_fb), *_two_poles(poles, high_sr)))
     for f_hz in SD1_TONE_HZ:
         y = signal.lfilter(*_one_pole_lowpass(min(f_hz, 0.45 * sr), sr), y)
     y = signal.lfilter(*_one_pole_highpass(OUTPUT_HP_HZ, sr), y)
@@ -362,7 +392,8 @@ def _b65_curve() -> TabulatedCurve:
 class _TriodeKernel:
     """High-rate triode stage with a slowly shifting bias (state: the envelope filter's zi)."""
 
-    def __init__(self, high_sr: float):
+    def __init__(self, high_sr: float, drive: float = B65_DRIVE):
+        self._drive = np.float32(drive)
         # One-pole low-pass of the rectified grid overdrive: the coupling cap charged by grid current.
         pole = np.exp(-1.0 / (B65_TAU_S * high_sr))
         self._b = np.array([1.0 - pole], dtype=np.float32)
@@ -372,7 +403,7 @@ class _TriodeKernel:
         self._stage = _CurveStage(_b65_curve(), *plate)
 
     def __call__(self, hi: np.ndarray) -> np.ndarray:
-        vg = hi * np.float32(B65_DRIVE)
+        vg = hi * self._drive
         vg += np.float32(B65_BIAS_V)
         # The floor (instead of 0) keeps the envelope filter out of denormal numbers, which are
         # ~5x slower, during the long quiet stretches where the grid never conducts.
@@ -383,16 +414,19 @@ class _TriodeKernel:
         return self._stage(vg)
 
 
-def b65(x: np.ndarray, sr: int, oversample: int = 8) -> np.ndarray:
+def b65(x: np.ndarray, sr: int, oversample: int = 8, gain: float | None = None) -> np.ndarray:
     """Tube-saturator stand-in: triode curve with a level-dependent bias, then a tone-stack EQ.
 
     The bias shift follows a ~40 ms envelope, so the response to a note depends on what was
     played before it (memory well beyond a few samples), as in a cathode/grid-biased tube stage.
     The EQ is a low shelf, a mid scoop and a high shelf (blackface-style voicing). Volts in and
-    out (full scale 1 V), float32.
+    out (full scale 1 V), float32. The drive knob `gain` (0 to 1) sets the input gain into the grid,
+    2 x 16^gain (2 to 32; 8 at 0.5, the default).
     """
     x = _check(x, sr, oversample)
-    y = run_oversampled(x, oversample, _TriodeKernel(sr * oversample)).astype(np.float64)
+    gain = _knob(gain, "b65")
+    drive = B65_DRIVE if gain is None else 2.0 * 16.0**gain
+    y = run_oversampled(x, oversample, _TriodeKernel(sr * oversample, drive)).astype(np.float64)
     y = signal.lfilter(*_one_pole_highpass(OUTPUT_HP_HZ, sr), y)
     sos = np.vstack(
         [
@@ -406,31 +440,35 @@ def b65(x: np.ndarray, sr: int, oversample: int = 8) -> np.ndarray:
     return (B65_LEVEL * y).astype(np.float32)
 
 
-def _fuzz_curve_values(v: np.ndarray) -> np.ndarray:
+def _fuzz_curve_values(v: np.ndarray, gain: float = FUZZ_GAIN) -> np.ndarray:
     """Dead zone of +-FUZZ_GATE_V, then the inverting gain, then hard clipping at FUZZ_SWING."""
     gated = np.sign(v) * np.maximum(np.abs(v) - FUZZ_GATE_V, 0.0)
-    return np.clip(FUZZ_GAIN * gated, *FUZZ_SWING)
+    return np.clip(gain * gated, *FUZZ_SWING)
 
 
-@lru_cache(maxsize=1)
-def _fuzz_curve() -> TabulatedCurve:
-    # The curve is flat beyond +-0.01 V; 2 uV steps resolve its corners.
-    return TabulatedCurve(-0.02, 0.02, _fuzz_curve_values, 20001)
+@lru_cache(maxsize=8)
+def _fuzz_curve(gain: float = FUZZ_GAIN) -> TabulatedCurve:
+    # The curve is flat beyond +-0.01 V (+-0.015 V at the knob's lowest gain); 2 uV steps resolve
+    # its corners.
+    return TabulatedCurve(-0.02, 0.02, lambda v: _fuzz_curve_values(v, gain), 20001)
 
 
-def fuzz(x: np.ndarray, sr: int, oversample: int = 8) -> np.ndarray:
+def fuzz(x: np.ndarray, sr: int, oversample: int = 8, gain: float | None = None) -> np.ndarray:
     """Fuzz stand-in: a gated, high-gain inverting stage that hard-clips asymmetrically.
 
     The output is square-ish and inverted; notes below a few millivolts are gated to silence; the
     collector bias leaves a DC offset of about FUZZ_BIAS_V V, and the loudest swings sit at full
     scale (the output is limited to +-1 V, as the next stage's supply would). Volts in and out
-    (full scale 1 V), float32.
+    (full scale 1 V), float32. The knob `gain` (0 to 1) scales the stage's gain by 4^(gain - 0.5):
+    -60 to -240 (-120 at 0.5, the default).
     """
     x = _check(x, sr, oversample)
+    gain = _knob(gain, "fuzz")
+    stage_gain = FUZZ_GAIN if gain is None else FUZZ_GAIN * 4.0 ** (gain - 0.5)
     x = signal.lfilter(*_one_pole_highpass(FUZZ_INPUT_HP_HZ, sr), x)
     high_sr = sr * oversample
     collector = _one_pole_lowpass(min(FUZZ_COLLECTOR_LP_HZ, 0.45 * high_sr), high_sr)
-    y = run_oversampled(x, oversample, _CurveStage(_fuzz_curve(), *collector)).astype(np.float64)
+    y = run_oversampled(x, oversample, _CurveStage(_fuzz_curve(stage_gain), *collector)).astype(np.float64)
     y += FUZZ_BIAS_V
     return np.clip(y, -1.0, 1.0).astype(np.float32)
 
@@ -461,12 +499,16 @@ def _biquad(kind: str, f_hz: float, q: float, gain_db: float, sr: float) -> np.n
 
 PEDALS: dict[str, Callable[..., np.ndarray]] = {"sd1": sd1, "b65": b65, "fuzz": fuzz}
 PEDAL_POLARITY = {"sd1": 1, "b65": 1, "fuzz": -1}  # sign of each pedal's small-signal gain
+PEDAL_KNOBS = {"sd1": ("gain",), "b65": ("gain",), "fuzz": ("gain",)}  # each stand-in's knobs (0 to 1)
 
 
-def apply_pedal(name: str, x: np.ndarray, sr: int, oversample: int = 8) -> np.ndarray:
-    """Run the stand-in pedal `name` ("sd1", "b65" or "fuzz") on x (volts, full scale 1 V); float32 out."""
+def apply_pedal(name: str, x: np.ndarray, sr: int, oversample: int = 8, gain: float | None = None) -> np.ndarray:
+    """Run the stand-in pedal `name` ("sd1", "b65" or "fuzz") on x (volts, full scale 1 V); float32 out.
+    `gain`: the drive knob's travel from 0 to 1 (None: the default setting, the same as 0.5)."""
     try:
         pedal = PEDALS[name]
     except KeyError:
         raise ConfigError(f"unknown pedal {name!r}; the bench has {', '.join(sorted(PEDALS))}") from None
-    return pedal(x, sr, oversample)
+    if gain is None:
+        return pedal(x, sr, oversample)
+    return pedal(x, sr, oversample, gain=gain)

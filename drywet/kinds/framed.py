@@ -15,6 +15,7 @@ from drywet.train import held, make_esr_metric, start_batches
 INDEX_PARAMS = FrameParams  # params.yaml `frame`
 TRAIN_PARAMS = TrainParams  # params.yaml `train`
 KEEP_BEST = False  # the study's models are the last epoch's
+FUSED = False  # keras.layers.LSTM as the study trained it (the fused kernel is no faster on 32-64-step frames)
 
 
 def build_model(structure: Structure, skip: bool = False):
@@ -43,11 +44,12 @@ def make_index(n_train: int, n_val: int, structure: Structure, cfg: FrameParams)
 
 
 def framed_dataset(dry: np.ndarray, wet: np.ndarray, starts: np.ndarray, frame: int,
-                   batch_size: int, shuffle_seed: int | None):
+                   batch_size: int, shuffle_seed: int | None, skip_epochs: int = 0):
     """tf.data of (frames, targets): each batch gathers `frame` dry samples per start index.
 
     Only the audio and the start indices are held; a batch is built on the fly, so memory is
     O(samples), not O(samples x frame). The target is the wet sample at the frame's last sample.
+    `skip_epochs`: the first epoch's order is that of epoch `skip_epochs + 1` (a resumed training).
     """
     import tensorflow as tf
 
@@ -59,12 +61,14 @@ def framed_dataset(dry: np.ndarray, wet: np.ndarray, starts: np.ndarray, frame: 
         y = tf.gather(wet_t, s + frame - 1)[:, None]
         return x, y
 
-    return start_batches(starts, batch_size, shuffle_seed).map(gather).prefetch(2)
+    return start_batches(starts, batch_size, shuffle_seed, skip_epochs).map(gather).prefetch(2)
 
 
-def datasets(audio: Audio, index: Index, cfg: TrainParams):
-    """(train_ds, val_ds, steps_per_epoch): training frames in a fresh seeded order every epoch."""
-    train_ds = framed_dataset(audio.train_dry, audio.train_wet, index.train, index.length, cfg.batch_size, cfg.seed)
+def datasets(audio: Audio, index: Index, cfg: TrainParams, start_epoch: int = 0):
+    """(train_ds, val_ds, steps_per_epoch): training frames in a fresh seeded order every epoch;
+    a training resumed after `start_epoch` epochs gets the orders of the epochs after it."""
+    train_ds = framed_dataset(audio.train_dry, audio.train_wet, index.train, index.length, cfg.batch_size, cfg.seed,
+                              start_epoch)
     val_ds = framed_dataset(audio.val_dry, audio.val_wet, index.val, index.length, cfg.batch_size, None)
     return train_ds, val_ds, None
 
