@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +62,31 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write a binary file atomically."""
     atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
+
+
+@contextmanager
+def folder_into_place(tmp: Path, final: Path) -> Iterator[Path]:
+    """The block fills the folder `tmp`; then `tmp` replaces `final` (an older `final` goes). Any
+    exception or termination signal in the block removes `tmp` and leaves `final` as it was."""
+    try:
+        yield tmp
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def read_json_object(path: str | os.PathLike) -> dict:
+    """A JSON file holding an object; InputError (one line naming the file) when it is not one."""
+    from drywet.errors import InputError
+
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a JSON object")
+    return data

@@ -11,7 +11,6 @@ has no `knobs.json` and keeps the plain layout. Training lays the positions' par
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from drywet.errors import ConfigError, InputError
-from drywet.fileio import write_json
+from drywet.fileio import read_json_object, write_json
 from drywet.params import EffectParams, knob_label
 
 KNOBS_FILE = "knobs.json"
@@ -87,13 +86,7 @@ def read_positions(folder: str | os.PathLike) -> Positions | None:
     path = Path(folder) / KNOBS_FILE
     if not path.is_file():
         return None
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: not a JSON object")
-    return Positions.from_dict(data, str(path))
+    return Positions.from_dict(read_json_object(path), str(path))
 
 
 def takes(folder: str | os.PathLike, positions: Positions | None) -> list[Path]:

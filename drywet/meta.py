@@ -4,13 +4,12 @@ stage and everything that runs a model (predict, evaluate, report, process, expo
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from drywet.errors import InputError
-from drywet.fileio import write_json
+from drywet.fileio import read_json_object, write_json
 
 META_NAME = "model.json"
 CHECKPOINT_GLOB = "epoch_*.keras"
@@ -93,13 +92,7 @@ class ModelMeta:
         path = path / META_NAME
         if not path.is_file():
             raise InputError(f"{path}: model metadata not found (expected beside the model)")
-        try:
-            data = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path}: not valid JSON ({exc})") from None
-        if not isinstance(data, dict):
-            raise InputError(f"{path}: not a JSON object")
-        return cls.from_dict(data, str(path))
+        return cls.from_dict(read_json_object(path), str(path))
 
 
 def checkpoint_name(epoch: int) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from drywet.fileio import folder_into_place
 from drywet.kinds import get_kind
 from drywet.meta import checkpoint_name
 from drywet.models import Structure, build_model
@@ -423,7 +424,7 @@ class Resume:
         """Save the state after `epoch` (1-based) epochs, then drop the previous one."""
         tmp = Path(tempfile.mkdtemp(prefix="tmp-", dir=self.folder))
         final = self.folder / f"epoch-{epoch:04d}"
-        try:
+        with folder_into_place(tmp, final):
             arrays = {f"model_{i:04d}": np.asarray(v.numpy()) for i, v in enumerate(model.weights)}
             arrays.update({f"optimizer_{i:04d}": np.asarray(v.numpy())
                            for i, v in enumerate(model.optimizer.variables)})
@@ -439,12 +440,6 @@ class Resume:
                 {"epoch": epoch, "stopped": stopped, "seconds": seconds,
                  "best": best.best if tracked else None, "best_epoch": best.best_epoch if tracked else None},
                 sort_keys=True))
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         for p in self.folder.iterdir():
             if _SNAPSHOT.match(p.name) and p != final:
                 shutil.rmtree(p, ignore_errors=True)

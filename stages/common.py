@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from drywet.errors import run_main
-from drywet.fileio import umask_mode, write_json  # noqa: F401 - stages import write_json from here
+from drywet.fileio import folder_into_place, umask_mode, write_json  # noqa: F401 - stages import write_json from here
 from drywet.params import load_raw as load_params  # noqa: F401 - the raw dict, for untyped sections
 
 
@@ -64,12 +64,6 @@ def staged_dir(final: str | os.PathLike) -> Iterator[Path]:
     final.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_staged(final)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", dir=final.parent))
-    try:
+    with folder_into_place(tmp, final):
         yield tmp
         os.chmod(tmp, umask_mode(0o777))  # mkdtemp makes it 0700; outputs are for everyone to read
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
