@@ -135,6 +135,17 @@ def test_aggregate_writes_table_and_figures(tmp_path: Path) -> None:
     assert page.count("<img") == 4 and "Best models per effect" in page
 
 
+def test_aggregate_keeps_earlier_named_experiments_and_skips_running_ones(tmp_path: Path) -> None:
+    study.aggregate(ROWS, tmp_path / "metrics", tmp_path / "plots")
+    running = {**fake_row("small-z", "l1_u16_f32", 40000, 10, {"sd1": 0.01, "b65": 0.02}), "State": "Running"}
+    later = [fake_row("small-d", "l1_u32_f64", 40000, 10, {"sd1": 0.03, "b65": 0.05}), running]
+    df = study.aggregate(later, tmp_path / "metrics", tmp_path / "plots")
+    # b and c kept (small-a was listed as its duplicate, the workspace row, which is not kept); z still runs
+    assert set(df["experiment"]) == {"small-b", "small-c", "small-d"}
+    fresh = study.aggregate(later, tmp_path / "metrics", tmp_path / "plots", keep_previous=False)
+    assert set(fresh["experiment"]) == {"small-d"}
+
+
 def test_aggregate_without_experiments_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(DrywetError, match="no experiment"):
         study.aggregate([{"rev": "workspace"}], tmp_path, tmp_path)

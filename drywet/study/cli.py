@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--plots-dir", default="plots/study")
     a.add_argument("--all-commits", action="store_true", help="include experiments of every commit")
     a.add_argument("--remote", default=None, help="first dvc exp pull every experiment from this git remote")
+    a.add_argument("--fresh", action="store_true",
+                   help="only the experiments found now (default: keep named rows of the existing study.csv)")
     sub.add_parser("presets", help="list the presets")
     args = ap.parse_args(argv)
     if args.command == "presets":
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.remote:  # metrics are in git, so the experiments' refs are enough
             _run(["dvc", "exp", "pull", "--no-cache", *(["-A"] if args.all_commits else []), args.remote])
         rows = dvc.api.exp_show(num=10_000 if args.all_commits else 1)
-        df = aggregate(rows, Path(args.metrics_dir), Path(args.plots_dir))
+        df = aggregate(rows, Path(args.metrics_dir), Path(args.plots_dir), keep_previous=not args.fresh)
         print(to_markdown(best_models(df)), flush=True)
         print(json.dumps({"experiments": int(df["experiment"].nunique()), "models": len(df)}))
     return 0

@@ -62,6 +62,7 @@ def findings_figures(df: pd.DataFrame, out_dir: Path) -> list[Path]:
     # kind (a sequence epoch is the whole training part, a framed one `frame.count` frames).
     curves = epoch_curves(df)
     labels = curve_labels(curves) if not curves.empty else {}
+    palette = matplotlib.colormaps["tab20"]
     columns = [(fx, kind) for fx in effects for kind in (sorted(curves["kind"].unique()) if not curves.empty
                                                           else ["framed"])]
     fig = Figure(figsize=(6.0 * len(columns), 8.0), constrained_layout=True)
@@ -69,10 +70,12 @@ def findings_figures(df: pd.DataFrame, out_dir: Path) -> list[Path]:
     fig.suptitle("Quality vs training epochs (checkpoints, test excerpt)")
     for j, (fx, kind) in enumerate(columns):
         c = curves[(curves.effect == fx) & (curves.kind == kind)] if not curves.empty else curves
-        for exp, g in (c.groupby("experiment", sort=True) if not c.empty else []):
+        for i, (exp, g) in enumerate(c.groupby("experiment", sort=True) if not c.empty else []):
             g = g.sort_values("epoch")
-            axes[0, j].plot(g["epoch"], g["esr"], marker=".", label=labels[exp])
-            axes[1, j].plot(g["epoch"], g["hf_error_db"], marker=".", label=labels[exp])
+            # 20 distinct colours, then the same colours dashed: no two lines look alike
+            style = {"color": palette(i % 20), "linestyle": ("-", "--", ":")[i // 20 % 3], "marker": "."}
+            axes[0, j].plot(g["epoch"], g["esr"], label=labels[exp], **style)
+            axes[1, j].plot(g["epoch"], g["hf_error_db"], label=labels[exp], **style)
         axes[0, j].set(yscale="log", xlabel="epoch", ylabel="ESR", title=f"{fx}: {kind}")
         axes[1, j].set(xlabel="epoch", ylabel="error above cutoff (dB re target)")
         for ax in axes[:, j]:

@@ -12,9 +12,22 @@ from drywet.study.table import SUMMARY_COLS, best_models, table_from_rows
 from drywet.tables import to_markdown
 
 
-def aggregate(rows: list[dict], metrics_dir: Path, plots_dir: Path) -> pd.DataFrame:
-    """Write metrics/study.csv, metrics/study.md and the findings figures under plots/study/."""
+def aggregate(rows: list[dict], metrics_dir: Path, plots_dir: Path, keep_previous: bool = True) -> pd.DataFrame:
+    """Write metrics/study.csv, metrics/study.md and the findings figures under plots/study/.
+
+    With `keep_previous`, named experiments of the existing study.csv that `rows` no longer holds
+    (run in an earlier session or on another machine, their refs since gone) stay in the table, so
+    a study run across sessions accumulates; a commit's own row (named by its rev) is not kept."""
     df = table_from_rows(rows)
+    previous = metrics_dir / "study.csv"
+    if keep_previous and previous.is_file():
+        old = pd.read_csv(previous)
+        if "experiment" in old.columns:
+            exp = old["experiment"].astype(str)
+            named = ~exp.str.fullmatch(r"[0-9a-f]{7,40}|workspace")  # commit rows are named by their rev
+            gone = old[named & ~old["experiment"].isin(set(df["experiment"]) if not df.empty else set())]
+            if not gone.empty:
+                df = pd.concat([df, gone], ignore_index=True).sort_values(["effect", "esr"]).reset_index(drop=True)
     if df.empty:
         raise DrywetError("no experiment with metrics found; run some first "
                           "(python -m drywet.study queue, then run)")

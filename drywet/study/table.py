@@ -61,10 +61,15 @@ METRIC_KEYS = ("macs_per_sample", "mae", "r2", "esr", "esr_preemph", "stft_dista
 TEXT_KEYS = ("verdict", "exports")  # words, not numbers: the ESR band and the plugin formats
 
 
+UNFINISHED = ("Queued", "Running", "Failed")
+
+
 def table_from_rows(rows: list[dict]) -> pd.DataFrame:
     """One row per (experiment, effect) from `dvc.api.exp_show()` rows; rows without metrics are skipped."""
     out = []
     for row in rows:
+        if row.get("State") in UNFINISHED:  # a running one shows its baseline's metrics files
+            continue
         name = row.get("Experiment") or row.get("rev") or "workspace"
         structure = _param(row, "model.structure")
         if structure is None or structure not in STRUCTURES:
