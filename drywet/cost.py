@@ -42,9 +42,9 @@ def probe_signal(n_samples: int, sample_rate: int = DEFAULT_SAMPLE_RATE, seed: i
 
 def measure_rtf(model, meta: ModelMeta, sample_rate: int, seconds: float = 5.0, repeats: int = 2,
                 batch_size: int = 8192) -> float:
-    """Real-time factor of `drywet.inference.predict` (`drywet.stream.predict_stream` for a knob
-    model): seconds of audio at `sample_rate` processed per second of wall-clock compute (> 1 is
-    faster than real time). Best of `repeats` timed calls, after one
+    """Real-time factor of `drywet.inference.predict` (a knob model with its knobs at mid travel:
+    their values fold into a bias and cost nothing): seconds of audio at `sample_rate` processed per
+    second of wall-clock compute (> 1 is faster than real time). Best of `repeats` timed calls, after one
     warm-up call on a short excerpt, so TF's one-time start-up is not counted (each `predict` call still
     traces its own tf.function, a few tens of ms, as a real call does)."""
     from drywet.inference import predict
@@ -52,15 +52,11 @@ def measure_rtf(model, meta: ModelMeta, sample_rate: int, seconds: float = 5.0, 
     n = int(round(seconds * sample_rate))
     if n < 1 or repeats < 1:
         raise CostError(f"cost: need seconds > 0 and repeats >= 1 (got {seconds}, {repeats})")
-    knobs = tuple(getattr(meta, "knobs", ()) or ())
-    if knobs:  # a knob model streams with its knobs at mid travel: their values fold into a bias, cost nothing
-        from drywet.stream import predict_stream
+    knobs = {k: 0.5 for k in getattr(meta, "knobs", ()) or ()} or None
 
-        def run(x: np.ndarray) -> np.ndarray:
-            return predict_stream(model, meta, x, {k: 0.5 for k in knobs})
-    else:
-        def run(x: np.ndarray) -> np.ndarray:
-            return predict(model, meta, x, batch_size)
+    def run(x: np.ndarray) -> np.ndarray:
+        return predict(model, meta, x, batch_size, knobs=knobs)
+
     dry = probe_signal(n, sample_rate)
     run(dry[:min(n, sample_rate // 2 or 1)])
     best = math.inf

@@ -445,15 +445,6 @@ def stream_model(model, meta, x: np.ndarray, progress: bool = False) -> np.ndarr
     return run_sequence(SequenceWeights.from_keras(model, meta), x, progress)
 
 
-def predict_stream(model, meta, dry: np.ndarray, knobs: Mapping[str, float] | Sequence[float] | None = None,
-                   progress: bool = False) -> np.ndarray:
-    """`drywet.inference.predict(model, meta, dry, progress=progress, knobs=knobs)`, kept for the
-    callers written before `predict` took knobs."""
-    from drywet.inference import predict
-
-    return predict(model, meta, dry, progress=progress, knobs=knobs)
-
-
 def knob_values(meta, knobs: Mapping[str, float] | Sequence[float] | None) -> list[float]:
     """Knob values in channel order from a name -> value mapping (or a sequence in order);
     InputError naming what is missing or unknown."""

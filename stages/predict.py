@@ -18,7 +18,6 @@ from pathlib import Path
 from drywet import audio, knobs, quiet_tensorflow
 from drywet.inference import checkpoints, load_keras, load_model, predict
 from drywet.params import PredictParams, load_section
-from drywet.stream import predict_stream
 from stages.common import run, staged_dir, write_json
 
 
@@ -48,7 +47,8 @@ def main() -> None:
                  for t in knobs.takes(split, positions)]
         sr = takes[0][0][1]
         t0 = time.perf_counter()
-        preds = [predict_stream(model, meta, d, positions.settings(i)) for i, ((d, _), _) in enumerate(takes)]
+        preds = [predict(model, meta, d, p.batch_size, knobs=positions.settings(i))
+                 for i, ((d, _), _) in enumerate(takes)]
         seconds = time.perf_counter() - t0
         dry, bounds = knobs.join([d for (d, _), _ in takes])
         target, _ = knobs.join([t for _, t in takes])
@@ -66,8 +66,7 @@ def main() -> None:
         epochs = []
         for epoch, ckpt in checkpoints(model_dir).items():
             ckpt_model, x = load_keras(ckpt), dry[start:start + n_ex]
-            y = predict(ckpt_model, meta, x, p.batch_size) if excerpt_knobs is None else \
-                predict_stream(ckpt_model, meta, x, excerpt_knobs)
+            y = predict(ckpt_model, meta, x, p.batch_size, knobs=excerpt_knobs)
             audio.write_wav(tmp / f"ckpt_epoch_{epoch:03d}.wav", y, sr)
             epochs.append(epoch)
         write_json(tmp / "predict.json", {

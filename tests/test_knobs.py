@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import yaml
 
 from drywet import knobs
 from drywet.bench import PEDALS, apply_pedal, make_dry, record_dry, record_wet
@@ -228,27 +227,17 @@ def test_repro_trains_evaluates_per_setting_and_reports(knob_repo: Path):
 
 
 def test_framed_kind_stops_the_knob_effect_with_one_line(knob_repo: Path):
-    from tests.test_pipeline import _dvc
+    from tests.test_pipeline import repro_error_lines
 
-    text = (knob_repo / "params.yaml").read_text()
-    p = yaml.safe_load(text)
-    p["model"]["kind"] = "framed"
-    (knob_repo / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
-    try:
-        proc = _dvc(knob_repo, "repro", "frame@od", check=False)
-        assert proc.returncode != 0
-        errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
-        assert errors == ["error: effect od is knob-conditioned (3 positions of gain); the framed kind takes "
-                          "audio only: use model.kind=sequence"], proc.stderr
-    finally:
-        (knob_repo / "params.yaml").write_text(text)
+    errors = repro_error_lines(knob_repo, lambda p: p["model"].update(kind="framed"), "frame@od")
+    assert errors == ["error: effect od is knob-conditioned (3 positions of gain); the framed kind takes "
+                      "audio only: use model.kind=sequence"]
 
 
 @pytest.mark.parametrize("effect", ["od", "mine"])
 def test_trained_knob_model_exports_play_like_keras_at_every_setting(knob_repo: Path, effect: str):
     from drywet.export import export_model, model_rate, save_json
-    from drywet.inference import load_model
-    from drywet.stream import predict_stream
+    from drywet.inference import load_model, predict
     from tests.lstm_models import keras_run, with_knobs
     from tests.test_export import read_aidax, read_proteus
 
@@ -264,7 +253,7 @@ def test_trained_knob_model_exports_play_like_keras_at_every_setting(knob_repo: 
             values = positions.values[i]
             expected = keras_run(model, with_knobs(x, values))
             assert np.max(np.abs(reader(data, with_knobs(x, values)) - expected)) < 1e-5, (fmt, i)
-            streamed = predict_stream(model, meta, x, positions.settings(i))
+            streamed = predict(model, meta, x, knobs=positions.settings(i))
             assert np.max(np.abs(streamed - expected)) < 1e-4
     refusal = r"cannot export to .nam; train with model.skip: false .* and no knobs"
     with pytest.raises(ConfigError, match=refusal) as info:

@@ -152,19 +152,28 @@ def test_metrics_and_plots_list_every_effect(tiny_repo: Path) -> None:
         assert f"metrics/train/{fx}/plots/metrics/eval/loss.tsv" in plots["data"]
 
 
-def test_an_effect_name_that_cannot_be_a_folder_is_one_error_line(tiny_repo: Path) -> None:
-    text = (tiny_repo / "params.yaml").read_text()
+def repro_error_lines(repo: Path, edit, target: str) -> list[str]:
+    """`dvc repro target` after `edit(params)` changed the repo's params.yaml (restored afterwards):
+    the run must fail; its stderr lines starting with 'error:'."""
+    text = (repo / "params.yaml").read_text()
     p = yaml.safe_load(text)
-    p["effects"]["my pedal"] = {"source": "bench", "pedal": "sd1"}
-    (tiny_repo / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
+    edit(p)
+    (repo / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
     try:
-        proc = _dvc(tiny_repo, "repro", "record@my pedal", check=False)
-        assert proc.returncode != 0
-        errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
-        assert errors == ["error: params.yaml: effect name 'my pedal' must use only letters, digits, '_' and '-' "
-                          "(it becomes a folder name and a DVC stage key)"], proc.stderr
+        proc = _dvc(repo, "repro", target, check=False)
     finally:
-        (tiny_repo / "params.yaml").write_text(text)
+        (repo / "params.yaml").write_text(text)
+    assert proc.returncode != 0, proc.stdout
+    return [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+
+
+def test_an_effect_name_that_cannot_be_a_folder_is_one_error_line(tiny_repo: Path) -> None:
+    def add_effect(p: dict) -> None:
+        p["effects"]["my pedal"] = {"source": "bench", "pedal": "sd1"}
+
+    errors = repro_error_lines(tiny_repo, add_effect, "record@my pedal")
+    assert errors == ["error: params.yaml: effect name 'my pedal' must use only letters, digits, '_' and '-' "
+                      "(it becomes a folder name and a DVC stage key)"]
 
 
 def test_param_change_reruns_only_dependents(tiny_repo: Path) -> None:

@@ -22,7 +22,6 @@ from drywet.stream import (
     SequenceWeights,
     activations,
     knob_values,
-    predict_stream,
     reference_sequence,
     run_sequence,
     stream_model,
@@ -163,13 +162,13 @@ def test_weights_are_read_once_per_model(monkeypatch):
 
 def test_predict_is_the_one_path():
     """inference.predict streams sequence models (oversampled ones between the filters), with knobs by
-    name; stream_model and the predict_stream wrapper give the same output."""
+    name or in channel order; stream_model gives the same output."""
     m = model(1, 16, 3, True)
     meta = meta_for(1, 16, 3, True, ("gain", "tone"))
     x = material(0.1)
     by_channel = run_sequence(SequenceWeights.from_keras(m), with_knobs(x, (0.6, 0.2)))
     np.testing.assert_array_equal(predict(m, meta, x, knobs={"tone": 0.2, "gain": 0.6}), by_channel)
-    np.testing.assert_array_equal(predict_stream(m, meta, x, [0.6, 0.2]), by_channel)
+    np.testing.assert_array_equal(predict(m, meta, x, knobs=[0.6, 0.2]), by_channel)
     np.testing.assert_array_equal(stream_model(m, meta, with_knobs(x, (0.6, 0.2))), by_channel)
 
     from drywet.antialias import downsample, upsample
