@@ -6,9 +6,9 @@ Training: supervised examples per second (framed: frames; sequence: scored sampl
 over timed epochs after one warm-up epoch, through `drywet.train.fit` on the project's tf.data
 pipelines. Inference: real-time factor at 44.1 kHz through `drywet.inference.predict`, with TF's
 default thread pools and pinned to one thread (in a fresh interpreter). Synthetic audio throughout:
-an LSTM's cost does not depend on what it hears. A sequence model's RTF grows with the audio length
-(up to 64 chunks of 16384 samples, about 24 s at 44.1 kHz) because `predict` runs its chunks in
-parallel; compare sequence RTFs only at the same --quick/full setting.
+an LSTM's cost does not depend on what it hears. A sequence model streams through drywet.stream's
+compiled loop (one thread either way; its first call compiles the loop, which the untimed warm-up
+call absorbs). The sequence kind trains with drywet.fused's kernel, as the train stage does.
 """
 
 from __future__ import annotations
