@@ -1,0 +1,91 @@
+"""The framed default trained with a faster kernel: same test ESR? Train `l1_u32_f32` (the `train`
+section's recipe, the frame stage's index) on a split effect with each variant and seed, predict
+the test part as `predict` does, and print test ESR and training time as a Markdown table.
+
+    python -m benchmarks.framed_kernel_check data/split/sd1 data/frames/sd1 [--seeds 1 2 3]
+        [--variants keras fused-spe] [--out FILE]
+
+Variants: `keras` is the train stage's path (keras.layers.LSTM); `fused-spe` swaps in drywet.fused's
+kernel and compiles with steps_per_execution=32 (see benchmarks.train_speed). The variant is set
+for the duration of one training only; the pipeline itself is not changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def variant(name: str):
+    """Train the framed kind with `name`'s kernel and steps per graph call, then restore both."""
+    from drywet.kinds import framed
+
+    fused, compile_args = getattr(framed, "FUSED", False), framed.compile_args
+    spe = 1 if name == "keras" else 32
+    framed.FUSED = name != "keras"
+    framed.compile_args = lambda cfg, steps=None: {**compile_args(cfg, steps), "steps_per_execution": spe}
+    try:
+        yield
+    finally:
+        framed.FUSED, framed.compile_args = fused, compile_args
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("split", type=Path, help="a split stage folder (data/split/<fx>)")
+    ap.add_argument("frames", type=Path, help="its frame stage folder (data/frames/<fx>)")
+    ap.add_argument("--structure", default="l1_u32_f32")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--variants", nargs="+", default=["keras", "fused-spe"])
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args(argv)
+
+    from drywet import audio, metrics, quiet_tensorflow
+
+    quiet_tensorflow()
+    from drywet import train
+    from drywet.inference import predict
+    from drywet.kinds import Audio, framed
+    from drywet.meta import ModelMeta
+    from drywet.models import get_structure
+    from drywet.params import TrainParams, load_section
+    from stages.train import load_index
+
+    parts = {n: audio.read_wav(args.split / f"{n}.wav") for n in
+             ("train_dry", "train_wet", "val_dry", "val_wet", "test_dry", "test_wet")}
+    sr = parts["test_dry"][1]
+    index = load_index(args.frames)
+    s = get_structure(args.structure)
+    base = load_section(TrainParams)
+    lines = ["| variant | seed | test ESR | train wall s | train CPU s |", "|---|---:|---:|---:|---:|"]
+    for seed in args.seeds:
+        for name in args.variants:
+            cfg = dataclasses.replace(base, seed=seed, checkpoints=())
+            with variant(name):
+                train_ds, val_ds, steps = framed.datasets(
+                    Audio(parts["train_dry"][0], parts["train_wet"][0], parts["val_dry"][0], parts["val_wet"][0]),
+                    index, cfg)
+                c0 = time.process_time()
+                result = train.fit(s, "framed", cfg, train_ds, val_ds, steps_per_epoch=steps, verbose=0)
+                cpu = time.process_time() - c0
+            meta = ModelMeta(effect=args.split.name, kind="framed", structure=s.name, layers=s.layers, units=s.units,
+                             frame=s.frame, sample_rate=sr, oversample=1, epochs=result.epochs_run,
+                             train_examples=int(index.train.shape[-1]), supervised_samples=int(index.supervised),
+                             params=result.model.count_params())
+            esr = metrics.esr(parts["test_wet"][0], predict(result.model, meta, parts["test_dry"][0]))
+            lines.append(f"| {name} | {seed} | {esr:.6f} | {result.seconds:.1f} | {cpu:.1f} |")
+            print(lines[-1], flush=True)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
