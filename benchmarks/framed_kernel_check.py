@@ -45,20 +45,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
 
-    from drywet import audio, metrics, quiet_tensorflow
+    from drywet import quiet_tensorflow
 
     quiet_tensorflow()
+    from benchmarks.split_fit import read_split, test_esr
     from drywet import train
-    from drywet.inference import predict
-    from drywet.kinds import Audio, framed
-    from drywet.meta import ModelMeta
+    from drywet.kinds import framed
     from drywet.models import get_structure
     from drywet.params import TrainParams, load_section
     from stages.train import load_index
 
-    parts = {n: audio.read_wav(args.split / f"{n}.wav") for n in
-             ("train_dry", "train_wet", "val_dry", "val_wet", "test_dry", "test_wet")}
-    sr = parts["test_dry"][1]
+    data = read_split(args.split)
     index = load_index(args.frames)
     s = get_structure(args.structure)
     base = load_section(TrainParams)
@@ -67,17 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.variants:
             cfg = dataclasses.replace(base, seed=seed, checkpoints=())
             with variant(name):
-                train_ds, val_ds, steps = framed.datasets(
-                    Audio(parts["train_dry"][0], parts["train_wet"][0], parts["val_dry"][0], parts["val_wet"][0]),
-                    index, cfg)
+                train_ds, val_ds, steps = framed.datasets(data.audio(), index, cfg)
                 c0 = time.process_time()
                 result = train.fit(s, "framed", cfg, train_ds, val_ds, steps_per_epoch=steps, verbose=0)
                 cpu = time.process_time() - c0
-            meta = ModelMeta(effect=args.split.name, kind="framed", structure=s.name, layers=s.layers, units=s.units,
-                             frame=s.frame, sample_rate=sr, oversample=1, epochs=result.epochs_run,
-                             train_examples=int(index.train.shape[-1]), supervised_samples=int(index.supervised),
-                             params=result.model.count_params())
-            esr = metrics.esr(parts["test_wet"][0], predict(result.model, meta, parts["test_dry"][0]))
+            esr = test_esr(data, result, s, "framed", index)
             lines.append(f"| {name} | {seed} | {esr:.6f} | {result.seconds:.1f} | {cpu:.1f} |")
             print(lines[-1], flush=True)
     text = "\n".join(lines) + "\n"

@@ -27,10 +27,9 @@ COLUMNS = ("effect", "structure", "skip", "loss", "preemph", "epochs run", "best
 
 def run_one(split: Path, structure_name: str, skip: bool, overrides: dict, log_dir: Path | None) -> dict:
     """Train one sequence model on `split` and score it on the test part."""
-    from drywet import audio, metrics, train
-    from drywet.inference import predict
-    from drywet.kinds import Audio, sequence
-    from drywet.meta import ModelMeta
+    from benchmarks.split_fit import read_split, test_esr
+    from drywet import train
+    from drywet.kinds import sequence
     from drywet.models import get_structure
     from drywet.params import TrainSequenceParams, load_raw, parse
 
@@ -38,12 +37,9 @@ def run_one(split: Path, structure_name: str, skip: bool, overrides: dict, log_d
     raw.update(overrides)
     cfg = parse(TrainSequenceParams, raw, "train_sequence")
     structure = get_structure(structure_name)
-    parts = {n: audio.read_wav(split / f"{n}.wav")[0] for n in
-             ("train_dry", "train_wet", "val_dry", "val_wet", "test_dry", "test_wet")}
-    sr = audio.read_wav(split / "test_dry.wav")[1]
-    index = sequence.make_index(len(parts["train_dry"]), len(parts["val_dry"]), structure, cfg)
-    data = Audio(parts["train_dry"], parts["train_wet"], parts["val_dry"], parts["val_wet"])
-    train_ds, val_ds, steps = sequence.datasets(data, index, cfg)
+    data = read_split(split)
+    index = sequence.make_index(len(data.parts["train_dry"]), len(data.parts["val_dry"]), structure, cfg)
+    train_ds, val_ds, steps = sequence.datasets(data.audio(), index, cfg)
     log_path = None
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -53,17 +49,12 @@ def run_one(split: Path, structure_name: str, skip: bool, overrides: dict, log_d
     result = train.fit(structure, "sequence", cfg, train_ds, val_ds, steps_per_epoch=steps, skip=skip,
                        log_path=log_path, verbose=0)
     cpu = time.process_time() - cpu0
-    meta = ModelMeta(effect=split.name, kind="sequence", structure=structure.name, layers=structure.layers,
-                     units=structure.units, frame=structure.frame, sample_rate=sr, oversample=1,
-                     epochs=result.epochs_run, train_examples=int(index.train.shape[1]),
-                     supervised_samples=index.supervised, params=result.model.count_params(),
-                     best_epoch=result.best_epoch, skip=skip)
-    pred = predict(result.model, meta, parts["test_dry"])
+    esr = test_esr(data, result, structure, "sequence", index, skip)
     return {"effect": split.name, "structure": structure.name, "skip": skip, "loss": cfg.loss,
             "preemph": cfg.preemph, "epochs run": result.epochs_run, "best epoch": result.best_epoch,
             "train s": round(result.seconds, 1), "train CPU s": round(cpu, 1),
             "scored samples/s": round(index.supervised * result.epochs_run / result.seconds),
-            "test ESR": round(metrics.esr(parts["test_wet"], pred), 5), "recipe": raw}
+            "test ESR": round(esr, 5), "recipe": raw}
 
 
 def markdown_table(rows: list[dict]) -> str:
