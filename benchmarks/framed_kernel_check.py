@@ -1,13 +1,12 @@
-"""The framed default trained with a faster kernel: same test ESR? Train `l1_u32_f32` (the `train`
-section's recipe, the frame stage's index) on a split effect with each variant and seed, predict
-the test part as `predict` does, and print test ESR and training time as a Markdown table.
+"""The framed default trained with each `train.kernel`: same test ESR? Train `l1_u32_f32` (the
+`train` section's recipe, the frame stage's index) on a split effect with each kernel and seed,
+predict the test part as `predict` does, and print test ESR and training time as a Markdown table.
 
     python -m benchmarks.framed_kernel_check data/split/sd1 data/frames/sd1 [--seeds 1 2 3]
-        [--variants keras fused-spe] [--out FILE]
+        [--kernels keras cpu] [--out FILE]
 
-Variants: `keras` is the train stage's path (keras.layers.LSTM); `fused-spe` swaps in drywet.fused's
-kernel and compiles with steps_per_execution=32 (see benchmarks.train_speed). The variant is set
-for the duration of one training only; the pipeline itself is not changed.
+`keras` is keras.layers.LSTM, one batch per graph call (the seed's loop); `cpu` drywet.cpu_lstm's
+kernel with 32 batches per call (the default). Both compute the same math.
 """
 
 from __future__ import annotations
@@ -16,23 +15,7 @@ import argparse
 import dataclasses
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
-
-
-@contextmanager
-def variant(name: str):
-    """Train the framed kind with `name`'s kernel and steps per graph call, then restore both."""
-    from drywet.kinds import framed
-
-    fused, compile_args = getattr(framed, "FUSED", False), framed.compile_args
-    spe = 1 if name == "keras" else 32
-    framed.FUSED = name != "keras"
-    framed.compile_args = lambda cfg, steps=None: {**compile_args(cfg, steps), "steps_per_execution": spe}
-    try:
-        yield
-    finally:
-        framed.FUSED, framed.compile_args = fused, compile_args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("frames", type=Path, help="its frame stage folder (data/frames/<fx>)")
     ap.add_argument("--structure", default="l1_u32_f32")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    ap.add_argument("--variants", nargs="+", default=["keras", "fused-spe"])
+    ap.add_argument("--kernels", nargs="+", default=["keras", "cpu"], choices=["keras", "cpu"])
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
 
@@ -59,15 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     index = load_index(args.frames)
     s = get_structure(args.structure)
     base = load_section(TrainParams)
-    lines = ["| variant | seed | test ESR | train wall s | train CPU s |", "|---|---:|---:|---:|---:|"]
+    lines = ["| kernel | seed | test ESR | train wall s | train CPU s |", "|---|---:|---:|---:|---:|"]
     for seed in args.seeds:
-        for name in args.variants:
-            cfg = dataclasses.replace(base, seed=seed, checkpoints=())
-            with variant(name):
-                train_ds, val_ds, steps = framed.datasets(data.audio(), index, cfg)
-                c0 = time.process_time()
-                result = train.fit(s, "framed", cfg, train_ds, val_ds, steps_per_epoch=steps, verbose=0)
-                cpu = time.process_time() - c0
+        for name in args.kernels:
+            cfg = dataclasses.replace(base, seed=seed, checkpoints=(), kernel=name)
+            train_ds, val_ds, steps = framed.datasets(data.audio(), index, cfg)
+            c0 = time.process_time()
+            result = train.fit(s, "framed", cfg, train_ds, val_ds, steps_per_epoch=steps, verbose=0)
+            cpu = time.process_time() - c0
             esr = test_esr(data, result, s, "framed", index)
             lines.append(f"| {name} | {seed} | {esr:.6f} | {result.seconds:.1f} | {cpu:.1f} |")
             print(lines[-1], flush=True)

@@ -4,13 +4,15 @@
         [--epochs 2] [--torch .venv-nam/bin/python] [--out FILE]
 
 Framed kind (the study's recipe: `frame.count` frames, batch 256, Adam, MSE), frames/s:
-  keras     today's path: keras.layers.LSTM (a while_loop over the frame's 32 or 64 steps)
+  keras     the seed's path (`train.kernel: keras`): keras.layers.LSTM (a while_loop over the frame's steps)
   unroll    the same layer with unroll=True (one graph node per step)
   xla       unroll=True plus jit_compile=True (XLA)
   fused     drywet.fused's BlockLSTM kernel (one op per pass over the frame)
   spe       today's path with Keras's steps_per_execution=32 (32 batches per graph call)
   unroll-spe  unroll=True and steps_per_execution=32
   fused-spe   the fused kernel and steps_per_execution=32
+  cpu       drywet.cpu_lstm's C kernel (a frame at a time in cache, the batch in two halves on two threads)
+  cpu-spe   the C kernel and steps_per_execution=32: what `train.kernel: cpu` (the default) trains with
   b2048     today's path at batch 2048 (not the seed's batch; listed for scale only)
 Sequence kind (the `train_sequence` recipe's shapes: segments of 2048, batch 32), scored samples/s:
   keras     keras.layers.LSTM over each segment
@@ -18,10 +20,14 @@ Sequence kind (the `train_sequence` recipe's shapes: segments of 2048, batch 32)
   torch     PyTorch's nn.LSTM + nn.Linear with Adam, the engine of NAM and Automated-GuitarAmpModelling,
             run by the --torch interpreter (e.g. the .venv-nam of `make test-nam`); skipped without it
 Every variant trains the same model from the same initial weights on the same synthetic signal
-(an LSTM's cost does not depend on what it hears); one untimed warm-up epoch, then --epochs timed.
-Variants alternate per structure, so background load hits them alike; rerun on an idle machine for
-absolute numbers. Framed cells give frames/s by the wall clock and, in brackets, frames per CPU-second
-of the process (both cores count): the fairer figure when other jobs share the machine.
+(an LSTM's cost does not depend on what it hears); one untimed warm-up epoch, then --epochs timed
+(framed: from each epoch's start to its end, within one `fit`).
+Each framed measurement runs in a fresh process with TensorFlow's threads set as the train stage
+sets them for its kernel. Variants alternate per structure (and, with --rounds N, N times over, the
+cells giving the medians: on a shared VM the same code's speed drifts by a third from one minute to
+the next), so background load hits them alike; rerun on an idle machine for absolute numbers.
+Framed cells give frames/s by the wall clock and, in brackets, frames per CPU-second of the process
+(both cores count): the fairer figure when other jobs share the machine.
 """
 
 from __future__ import annotations
@@ -84,13 +90,47 @@ def _framed(structure, variant: str, frames: int, epochs: int) -> tuple[float, f
                 layer.unroll = True
     if variant in ("fused", "fused-spe"):
         model = fused_twin(model)
+    if variant in ("cpu", "cpu-spe"):
+        model = fused_twin(model, kernel="cpu")
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse", metrics=[make_esr_metric(0)],
                   jit_compile=variant == "xla", steps_per_execution=32 if variant.endswith("spe") else 1)
     ds = framed_dataset(dry, wet, starts, structure.frame, batch, 1)
-    model.fit(ds, epochs=1, verbose=0)
-    t, c = time.perf_counter(), time.process_time()
-    model.fit(ds, epochs=epochs, verbose=0)
-    return epochs * frames / (time.perf_counter() - t), epochs * frames / (time.process_time() - c)
+    clock = _epoch_clock()
+    model.fit(ds, epochs=1 + epochs, verbose=0, callbacks=[clock])  # epoch 1 (tracing) is not timed
+    wall, cpu = (sum(v[1:]) for v in (clock.wall, clock.cpu))
+    return epochs * frames / wall, epochs * frames / cpu
+
+
+def _framed_process(structure: str, variant: str, frames: int, epochs: int) -> tuple[float, float]:
+    """`_framed` in a fresh process, its TensorFlow threads set as the train stage sets them for the
+    variant's kernel (`train.configure_threads`)."""
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.train_speed", "--measure", structure, variant,
+                           "--frames", str(frames), "--epochs", str(epochs)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{structure} {variant}: {proc.stderr.strip().splitlines()[-1:]}")
+    return tuple(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def _epoch_clock():
+    """A new EpochClock callback (Keras is imported on first use)."""
+    import keras
+
+    class EpochClock(keras.callbacks.Callback):
+        """Wall and CPU seconds of each epoch, from its first batch to its end (what a long training
+        repeats; the one-off start and end of `fit` are not in them)."""
+
+        def __init__(self):
+            super().__init__()
+            self.wall, self.cpu = [], []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._t, self._c = time.perf_counter(), time.process_time()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.wall.append(time.perf_counter() - self._t)
+            self.cpu.append(time.process_time() - self._c)
+
+    return EpochClock()
 
 
 def _sequence(structure, variant: str, segments: int, epochs: int, segment: int, warmup: int, batch: int) -> float:
@@ -131,15 +171,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=40_000, help="framed: frames per epoch (the study's default)")
     ap.add_argument("--segments", type=int, default=320, help="sequence: segments per epoch")
     ap.add_argument("--epochs", type=int, default=2, help="timed epochs per variant")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="framed: measure every variant this many times, alternating; cells give the medians")
     ap.add_argument("--framed-variants", nargs="+",
                     default=["keras", "unroll", "xla", "fused", "spe", "unroll-spe", "fused-spe", "b2048"])
     ap.add_argument("--torch", default=".venv-nam/bin/python", help="a Python with PyTorch ('' to skip)")
     ap.add_argument("--out", default=None, help="also write the Markdown table here")
+    ap.add_argument("--measure", nargs=2, metavar=("STRUCTURE", "VARIANT"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     from drywet import quiet_tensorflow
 
     quiet_tensorflow()
+    if args.measure:  # one framed measurement, in its own process (see _framed_process)
+        from drywet.models import get_structure
+        from drywet.train import configure_threads
+
+        name, variant = args.measure
+        configure_threads("cpu" if variant.startswith("cpu") else None)
+        print(json.dumps(_framed(get_structure(name), variant, args.frames, args.epochs)))
+        return 0
     import tensorflow as tf
 
     from drywet.models import STRUCTURES, get_structure
@@ -153,7 +204,12 @@ def main(argv: list[str] | None = None) -> int:
                   + " | best / keras (wall) | best / keras (CPU) |", "|---|" + "---:|" * (len(cols) + 2)]
         for name in names:
             s = get_structure(name)
-            rates = {v: _framed(s, v, args.frames, args.epochs) for v in cols}
+            runs = {v: [] for v in cols}
+            for _ in range(args.rounds):  # variants alternate within each round
+                for v in cols:
+                    runs[v].append(_framed_process(name, v, args.frames, args.epochs))
+            rates = {v: (float(np.median([r[0] for r in rs])), float(np.median([r[1] for r in rs])))
+                     for v, rs in runs.items()}
             seed_batch = {v: r for v, r in rates.items() if v != "b2048"}
             wall = max(seed_batch, key=lambda v: seed_batch[v][0])
             cpu = max(seed_batch, key=lambda v: seed_batch[v][1])

@@ -384,7 +384,9 @@ class ModelParams:
 @dataclass(frozen=True)
 class TrainParams:
     """Training of the framed kind, exactly as the study defines it (Adam, `loss` on each frame's
-    one wet sample); `checkpoints` lists the epochs saved (those <= `epochs`)."""
+    one wet sample); `checkpoints` lists the epochs saved (those <= `epochs`). `kernel` computes
+    the same LSTM math: `cpu` drywet.cpu_lstm's C kernel with 32 batches per graph call (faster on
+    a CPU), `keras` keras.layers.LSTM one batch per call (the seed's loop; cuDNN on a GPU)."""
 
     epochs: int = spec(int, lo=1)
     batch_size: int = spec(int, lo=1)
@@ -392,6 +394,7 @@ class TrainParams:
     loss: str = spec(str, choices=("mse", "mae"))
     seed: int = spec(int)
     checkpoints: tuple[int, ...] = spec(list, items=int, lo=1, default=[])
+    kernel: str = spec(str, choices=("cpu", "keras"), default="cpu")
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,22 @@ def set_determinism(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def configure_threads(kernel: str | None) -> None:
+    """Before TensorFlow runs anything: with drywet's CPU kernel ("cpu"), TensorFlow keeps one thread
+    for its own small ops (the Dense layer, the loss, Adam); its idle pool threads otherwise spin on
+    the cores the kernel's two threads compute on (about 15 % of an epoch). Once TensorFlow runs,
+    its threads stay as they are."""
+    if kernel != "cpu":
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+    except RuntimeError:
+        pass
+
+
 def device_name() -> str:
     """Where Keras trains: "GPU: <name>" when TF sees a CUDA GPU (it places the ops there itself;
     the first GPU when there are several), else "CPU"."""
@@ -220,8 +236,18 @@ def fit(structure: Structure, kind: str, cfg, train_ds, val_ds, steps_per_epoch:
     k = get_kind(kind)
     set_determinism(cfg.seed)
     plain = build_model(structure, kind, seed=cfg.seed, skip=skip)
-    # The kinds that train on long segments use the fused LSTM kernel (same math, saved as `plain`).
-    model = fused.fused_twin(plain) if getattr(k, "FUSED", False) and fused.available() else plain
+    # The kind's training kernel computes the same math as keras.layers.LSTM; `plain` is what is saved.
+    kernel = k.training_kernel(cfg)
+    if kernel == "block" and not fused.available():
+        kernel = None
+    if kernel == "cpu":
+        from drywet.cpu_lstm import check_model
+
+        check_model(plain)
+        if device_name() != "CPU":
+            print(f"warning: train.kernel: cpu trains the LSTM on the CPU although TensorFlow sees {device_name()}; "
+                  "set train.kernel: keras to train on the GPU", file=sys.stderr, flush=True)
+    model = fused.fused_twin(plain, kernel) if kernel else plain
     model.compile(**k.compile_args(cfg, steps_per_epoch))
     checkpoints = tuple(e for e in cfg.checkpoints if e <= cfg.epochs)
     keep_best = k.KEEP_BEST and val_ds is not None
@@ -278,8 +304,13 @@ def resume_root(cwd: str | os.PathLike | None = None) -> Path | None:
 def loaded_code(packages: tuple[str, ...] = ("drywet", "stages")) -> dict[str, Path]:
     """Source files of the modules of `packages` imported so far, by module name: the code a
     training runs (files it never imports, such as the plots, do not count)."""
-    return {name: Path(mod.__file__) for name, mod in sorted(sys.modules.items())
+    code = {name: Path(mod.__file__) for name, mod in sorted(sys.modules.items())
             if name.split(".")[0] in packages and getattr(mod, "__file__", None)}
+    for name in list(code):  # a module's C source (drywet.cpu_lstm's kernel) counts as its code too
+        source = getattr(sys.modules[name], "SOURCE", None)
+        if isinstance(source, Path) and source.suffix == ".c":
+            code[f"{name}:{source.name}"] = source
+    return code
 
 
 def _digest_file(h, path: Path) -> None:

@@ -52,6 +52,8 @@ def main() -> None:
     from drywet import train
     from drywet.inference import save_model
 
+    train.configure_threads(kind.training_kernel(cfg))
+
     factor = check_factor(m.oversample)
     split = Path(args.split)
     # A knob-conditioned effect: its positions' parts end to end, the knob values as extra channels.

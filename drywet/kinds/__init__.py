@@ -9,7 +9,9 @@ Each kind module (`framed`, `sequence`) provides the same small interface:
     datasets(audio, index, cfg, start_epoch=0)     tf.data pipelines and the steps per epoch (from an epoch on)
     compile_args(cfg, steps_per_epoch) -> dict     optimizer, loss and metrics for `compile`
     KEEP_BEST                                      keep the best validation epoch's weights (else the last)
-    FUSED                                          train with drywet.fused's LSTM kernel (saved as plain Keras)
+    training_kernel(cfg) -> str | None             the LSTM kernel `fit` trains with: "block" (drywet.fused),
+                                                   "cpu" (drywet.cpu_lstm), None (keras.layers.LSTM);
+                                                   models are saved as plain Keras either way
     predict(model, x, batch_size, progress)        one output sample per input sample
 
 A new kind is one new module here plus its name in KINDS.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from drywet import cpu_lstm
 from drywet.errors import ConfigError
 from drywet.kinds import Audio, Index
 from drywet.models import Structure, lstm_stack
@@ -15,7 +16,12 @@ from drywet.train import held, make_esr_metric, start_batches
 INDEX_PARAMS = FrameParams  # params.yaml `frame`
 TRAIN_PARAMS = TrainParams  # params.yaml `train`
 KEEP_BEST = False  # the study's models are the last epoch's
-FUSED = False  # keras.layers.LSTM as the study trained it (the fused kernel is no faster on 32-64-step frames)
+CPU_STEPS_PER_EXECUTION = 32  # batches per graph call with `train.kernel: cpu` (Keras's per-batch overhead)
+
+
+def training_kernel(cfg: TrainParams) -> str | None:
+    """The LSTM kernel `fit` trains with (`fused.fused_twin`'s `kernel`; None: keras.layers.LSTM)."""
+    return cpu_lstm.KERNEL if cfg.kernel == "cpu" else None
 
 
 def build_model(structure: Structure, skip: bool = False):
@@ -74,11 +80,13 @@ def datasets(audio: Audio, index: Index, cfg: TrainParams, start_epoch: int = 0)
 
 
 def compile_args(cfg: TrainParams, steps_per_epoch: int | None = None) -> dict:
-    """Adam at a constant rate, the `train.loss` Keras loss, ESR as the metric."""
+    """Adam at a constant rate, the `train.loss` Keras loss, ESR as the metric; with the CPU kernel,
+    32 batches per graph call (the same batches in the same order: only the loop's overhead changes)."""
     import keras
 
     return {"optimizer": keras.optimizers.Adam(cfg.learning_rate), "loss": cfg.loss,
-            "metrics": [make_esr_metric(0)]}
+            "metrics": [make_esr_metric(0)],
+            "steps_per_execution": CPU_STEPS_PER_EXECUTION if cfg.kernel == "cpu" else 1}
 
 
 def predict(model, x: np.ndarray, batch_size: int = 8192, progress: bool = False) -> np.ndarray:

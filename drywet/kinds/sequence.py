@@ -16,7 +16,12 @@ from drywet.train import held, make_esr_metric, start_batches
 
 INDEX_PARAMS = TRAIN_PARAMS = TrainSequenceParams  # params.yaml `train_sequence`: segments and recipe
 KEEP_BEST = True
-FUSED = True  # trained with drywet.fused (the BlockLSTM kernel: ~4x faster on long segments, same math)
+
+
+def training_kernel(cfg: TrainSequenceParams) -> str | None:
+    """Trained with drywet.fused's BlockLSTM kernel (~4x faster on long segments, same math)."""
+    return "block"
+
 
 # Wright & Välimäki, "Perceptual loss function for neural modelling of audio systems", ICASSP 2020:
 # the first-order high-pass pre-emphasis 1 - 0.85 z^-1 cascaded with the first-order low-pass

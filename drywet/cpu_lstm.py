@@ -1,0 +1,322 @@
+"""drywet's own CPU LSTM kernel for training the framed kind: the same cell as keras.layers.LSTM
+(same weights, same math), computed by `cpu_lstm.c` one frame at a time in cache, on the batch
+split in two halves run on two threads.
+
+Keras's LSTM on a CPU runs a graph op per time step over the whole batch, and TensorFlow's fused
+`BlockLSTM` (drywet.fused) still multiplies the whole batch per step; on 32-64-step frames both
+spend most of their time outside the arithmetic. The C kernel is compiled once per source and
+machine (`cc -O3 -march=native`) into `~/.cache/drywet` (or `$DRYWET_CACHE`) and called through
+ctypes (the GIL released); the C code runs the second half on a thread of its own. The halves are
+fixed (the first and second half of the batch, their weight gradients summed in that order)
+whatever the number of cores: the same seed gives the same model. Used through
+`fused.fused_twin(model, kernel="cpu")`; models are saved as plain Keras LSTMs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+
+SOURCE = Path(__file__).with_name("cpu_lstm.c")
+KERNEL = "cpu"  # its name for `fused.fused_twin` and params.yaml's `train.kernel`
+UNITS = (16, 32)  # the shapes the kernel has code for: inputs 1 or `units`
+CHUNKS = 2  # the batch is always cut in this many parts (results do not depend on the cores)
+
+_LIB: ctypes.CDLL | None = None
+_ERROR: str | None = None
+
+
+def cache_dir() -> Path:
+    """Where the compiled kernel is kept."""
+    env = os.environ.get("DRYWET_CACHE")
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "drywet"
+
+
+def _compile() -> ctypes.CDLL:
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if not cc:
+        raise OSError("no C compiler (cc, gcc or clang) on PATH")
+    src = SOURCE.read_bytes()
+    flag_sets = (["-O3", "-march=native"], ["-O3"])
+    last = ""
+    for flags in flag_sets:
+        tag = hashlib.sha256(src + " ".join([cc, *flags, sys.platform]).encode()).hexdigest()[:16]
+        lib = cache_dir() / f"cpu_lstm-{tag}.so"
+        if not lib.exists():
+            lib.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(suffix=".so", dir=lib.parent)
+            os.close(fd)
+            run = subprocess.run([cc, *flags, "-std=gnu11", "-pthread", "-fPIC", "-shared", "-o", tmp,
+                                  str(SOURCE)],
+                                 capture_output=True, text=True)
+            if run.returncode != 0:
+                os.unlink(tmp)
+                last = (run.stderr.strip().splitlines() or ["failed"])[-1]
+                continue
+            os.replace(tmp, lib)  # atomic: concurrent trainings never load a half-written file
+        return ctypes.CDLL(str(lib))
+    raise OSError(f"{cc} could not compile {SOURCE.name}: {last}")
+
+
+def library() -> ctypes.CDLL:
+    """The compiled kernel (compiled on first use); OSError with the reason when it cannot be."""
+    global _LIB, _ERROR
+    if _LIB is None and _ERROR is None:
+        try:
+            lib = _compile()
+        except OSError as e:
+            _ERROR = str(e)
+        else:
+            ptr, i = ctypes.c_void_p, ctypes.c_int
+            lib.drywet_lstm_forward.argtypes = [i] * 6 + [ptr] * 8
+            lib.drywet_lstm_backward.argtypes = [i] * 7 + [ptr] * 13
+            lib.drywet_lstm_forward.restype = lib.drywet_lstm_backward.restype = i
+            _LIB = lib
+    if _LIB is None:
+        raise OSError(_ERROR)
+    return _LIB
+
+
+def unavailable_reason(units: int, inputs: int) -> str | None:
+    """None when the kernel can train an LSTM of `units` on `inputs` channels, else why not."""
+    if units not in UNITS or inputs not in (1, units):
+        return f"the CPU kernel has code for {'/'.join(map(str, UNITS))} units on 1 or as many inputs, " \
+               f"not {units} units on {inputs}"
+    try:
+        library()
+    except OSError as e:
+        return str(e)
+    return None
+
+
+def check_model(model) -> None:
+    """ConfigError (one line, with the way out) when the kernel cannot train `model`'s LSTM layers."""
+    import keras
+
+    from drywet.errors import ConfigError
+
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.LSTM):
+            reason = unavailable_reason(layer.units, int(layer.input.shape[-1]))
+            if reason:
+                raise ConfigError(f"params.yaml: train.kernel: cpu cannot train layer {layer.name}: {reason}; "
+                                  "set train.kernel: keras")
+
+
+def _threads() -> int:
+    """Threads for the batch's CHUNKS parts: one per core this process may use, at most CHUNKS."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(CHUNKS, cores))
+
+
+def _p(a: np.ndarray) -> int:
+    return a.ctypes.data
+
+
+class _Spares:
+    """Spare float32 arrays by shape, for the big per-batch arrays of a training (a few MB each):
+    reused, not freshly allocated, because fresh pages fault on first touch, and two threads
+    faulting at once wait on each other in the OS. Only arrays handed back with `give` are reused."""
+
+    PER_SHAPE = 8
+
+    def __init__(self) -> None:
+        self._free: dict[tuple, list[np.ndarray]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, shape: tuple) -> np.ndarray:
+        with self._lock:
+            free = self._free.get(tuple(shape))
+            if free:
+                return free.pop()
+        return np.empty(shape, np.float32)
+
+    def give(self, *arrays: np.ndarray) -> None:
+        with self._lock:
+            for a in arrays:
+                free = self._free.setdefault(a.shape, [])
+                if len(free) < self.PER_SHAPE:
+                    free.append(a)
+
+
+_SPARES = _Spares()
+
+
+def forward(x: np.ndarray, kernel: np.ndarray, recurrent: np.ndarray, bias: np.ndarray):
+    """x (batch, steps, inputs) -> (hs, cs, tanh(cs), gates): hidden and cell states (batch, steps,
+    units) and the activated i, f, c, o gates (batch, steps, 4 units) of every step."""
+    lib = library()
+    x, kernel, recurrent, bias = (np.ascontiguousarray(a, np.float32) for a in (x, kernel, recurrent, bias))
+    batch, steps, n_in = x.shape
+    units = recurrent.shape[0]
+    hs, cs, tcs = (_SPARES.take((batch, steps, units)) for _ in range(3))
+    gs = _SPARES.take((batch, steps, 4 * units))
+    if lib.drywet_lstm_forward(batch, CHUNKS, _threads(), steps, n_in, units, _p(x), _p(kernel), _p(recurrent),
+                               _p(bias), _p(hs), _p(cs), _p(tcs), _p(gs)):
+        raise ValueError(f"cpu_lstm: no code for {units} units on {n_in} inputs")
+    return hs, cs, tcs, gs
+
+
+def backward(x, kernel, recurrent, hs, cs, tcs, gs, dy):
+    """Gradients (dx, dkernel, drecurrent, dbias) from `dy`, the loss gradient of the layer's output:
+    every step's (batch, steps, units), or only the last step's (batch, units)."""
+    lib = library()
+    x, dy = np.ascontiguousarray(x, np.float32), np.ascontiguousarray(dy, np.float32)
+    batch, steps, n_in = x.shape
+    units = recurrent.shape[0]
+    kt = np.ascontiguousarray(np.asarray(kernel, np.float32).T)
+    rt = np.ascontiguousarray(np.asarray(recurrent, np.float32).T)
+    hs, cs, tcs, gs = (np.ascontiguousarray(a, np.float32) for a in (hs, cs, tcs, gs))
+    dx = np.empty_like(x)  # handed to TensorFlow: never a spare
+    shares = [_SPARES.take((CHUNKS,) + shape) for shape in ((n_in, 4 * units), (units, 4 * units), (4 * units,))]
+    for a in shares:
+        a.fill(0.0)
+    scratch = _SPARES.take((CHUNKS, 2 * steps * 4 * units))
+    dk_all, dr_all, db_all = shares
+    if lib.drywet_lstm_backward(batch, CHUNKS, _threads(), steps, n_in, units, int(dy.ndim == 3), _p(x), _p(kt),
+                                _p(rt), _p(hs), _p(cs), _p(tcs), _p(gs), _p(dy), _p(dx), _p(dk_all), _p(dr_all),
+                                _p(db_all), _p(scratch)):
+        raise ValueError(f"cpu_lstm: no code for {units} units on {n_in} inputs")
+    grads = [a[0].copy() for a in shares]
+    for c in range(1, CHUNKS):  # the chunks' shares in order: the same sums every run
+        for g, a in zip(grads, shares, strict=True):
+            g += a[c]
+    _SPARES.give(*shares, scratch)
+    return (dx, *grads)
+
+
+class _Records:
+    """What a training forward pass keeps for its backward pass, by token, in Python memory: the
+    per-step records never travel through TensorFlow. Bounded, so a forward pass whose gradient
+    is never asked for (a training-mode call outside `fit`) cannot pile up."""
+
+    KEEP = 16
+
+    def __init__(self) -> None:
+        self._items: dict[int, tuple] = {}
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def put(self, record: tuple) -> np.int64:
+        with self._lock:
+            token, self._next = self._next, self._next + 1
+            self._items[token] = record
+            for old in [k for k in self._items if k <= token - self.KEEP]:
+                del self._items[old]
+        return np.int64(token)
+
+    def pop(self, token) -> tuple:
+        with self._lock:
+            return self._items.pop(int(token))
+
+
+_RECORDS = _Records()
+
+
+def _train_forward(x, kernel, recurrent, bias, sequences):
+    kept = _SPARES.take(x.shape)  # the input, kept for the backward pass: a copy TensorFlow cannot reuse
+    np.copyto(kept, x)
+    hs, cs, tcs, gs = forward(kept, kernel, recurrent, bias)
+    token = _RECORDS.put((kept, hs, cs, tcs, gs, sequences))
+    return (hs if sequences else hs[:, -1].copy()), token  # hs itself goes to TensorFlow: never a spare again
+
+
+def _train_backward(token, kernel, recurrent, dy):
+    x, hs, cs, tcs, gs, sequences = _RECORDS.pop(token)
+    grads = backward(x, kernel, recurrent, hs, cs, tcs, gs, dy)
+    _SPARES.give(x, cs, tcs, gs, *(() if sequences else (hs,)))
+    return grads
+
+
+def _infer(x, kernel, recurrent, bias, sequences):
+    hs, cs, tcs, gs = forward(x, kernel, recurrent, bias)
+    _SPARES.give(cs, tcs, gs)
+    if sequences:
+        return hs
+    last = hs[:, -1].copy()
+    _SPARES.give(hs)
+    return last
+
+
+def _layer_class():
+    import keras
+    import tensorflow as tf
+
+    f32 = tf.float32
+
+    def lstm_op(x, kernel, recurrent, bias, sequences: bool, training: bool):
+        units = recurrent.shape[0]
+        out_shape = x.shape[:2] + (units,) if sequences else x.shape[:1] + (units,)
+        if not training:
+            y = tf.numpy_function(lambda *a: _infer(*a, sequences), [x, kernel, recurrent, bias], f32,
+                                  stateful=False)
+            y.set_shape(out_shape)
+            return y
+
+        @tf.custom_gradient
+        def op(x, kernel, recurrent, bias):
+            y, token = tf.numpy_function(lambda *a: _train_forward(*a, sequences), [x, kernel, recurrent, bias],
+                                         [f32, tf.int64], stateful=True)
+            y.set_shape(out_shape)
+
+            def grad(dy):
+                grads = tf.numpy_function(_train_backward, [token, kernel, recurrent, dy], [f32] * 4, stateful=True)
+                for g, like in zip(grads, (x, kernel, recurrent, bias), strict=True):
+                    g.set_shape(like.shape)
+                return grads
+
+            return y, grad
+
+        return op(x, kernel, recurrent, bias)
+
+    class CpuLSTM(keras.layers.Layer):
+        """keras.layers.LSTM(units, return_sequences) trained by drywet's CPU kernel: (batch, time,
+        channels) float32 input, zero initial state; weights `kernel`, `recurrent_kernel`, `bias` as
+        Keras's (gate order i, f, c, o)."""
+
+        def __init__(self, units: int, return_sequences: bool = False, **kw):
+            super().__init__(**kw)
+            self.units, self.return_sequences = int(units), bool(return_sequences)
+
+        def build(self, input_shape):
+            u, n_in = self.units, int(input_shape[-1])
+            # Initial values do not matter: `fused_twin` copies the plain model's weights in.
+            self.kernel = self.add_weight(shape=(n_in, 4 * u), initializer="zeros", name="kernel")
+            self.recurrent_kernel = self.add_weight(shape=(u, 4 * u), initializer="zeros", name="recurrent_kernel")
+            self.bias = self.add_weight(shape=(4 * u,), initializer="zeros", name="bias")
+
+        def call(self, x, training=None, mask=None):  # Keras may pass mask=None; masks are not supported
+            w = [tf.convert_to_tensor(v) for v in (self.kernel, self.recurrent_kernel, self.bias)]
+            return lstm_op(tf.cast(x, f32), *w, self.return_sequences, bool(training))
+
+        def compute_output_shape(self, input_shape):
+            if self.return_sequences:
+                return (input_shape[0], input_shape[1], self.units)
+            return (input_shape[0], self.units)
+
+        def get_config(self):
+            return {**super().get_config(), "units": self.units, "return_sequences": self.return_sequences}
+
+    return CpuLSTM
+
+
+_CLASS = None
+
+
+def cpu_lstm_class():
+    """The CpuLSTM layer class (made on first use, so importing this module needs no TensorFlow)."""
+    global _CLASS
+    if _CLASS is None:
+        _CLASS = _layer_class()
+    return _CLASS
