@@ -8,7 +8,9 @@ pipelines. Inference: real-time factor at 44.1 kHz through `drywet.inference.pre
 default thread pools and pinned to one thread (in a fresh interpreter). Synthetic audio throughout:
 an LSTM's cost does not depend on what it hears. A sequence model streams through drywet.stream's
 compiled loop (one thread either way; its first call compiles the loop, which the untimed warm-up
-call absorbs). The sequence kind trains with drywet.fused's kernel, as the train stage does.
+call absorbs). The sequence kind trains with drywet.fused's kernel and the framed kind with
+`train.kernel`'s default (drywet.cpu_lstm), as the train stage does (in this process TensorFlow
+keeps its default threads; `benchmarks.train_speed` sets them as the stage does).
 """
 
 from __future__ import annotations
