@@ -21,6 +21,7 @@ from scipy import signal
 from drywet.align import clean_and_estimate
 from drywet.bench import record_dry, run_bench
 from drywet.bench.chain import record
+from benchmarks.make_recording import player_chain, plucked_notes
 
 EARLY, LATE = -1.0, 0.25
 MAX_LATENCY_MS = 50.0
@@ -90,6 +91,13 @@ def main() -> None:
         for name, path, latency, polarity in cases:
             wet = record(path(dry), sr, latency, -2.0, polarity, -90.0, seed=args.seed + 1)
             rows.append(measure(name, dry, wet, sr, latency, polarity))
+    # isolated plucked notes (rests, a pickup's dark top filled by hiss) through a player's drive
+    for sr, seed, pickup, polarity in ((48000, 11, 4000.0, 1), (48000, 13, 2500.0, -1), (44100, 12, 6000.0, 1),
+                                       (96000, 14, 4000.0, 1)):
+        dry = plucked_notes(max(args.seconds, 30.0), sr, seed, pickup_hz=pickup)
+        wet = record(player_chain(dry, sr), sr, 137.0, 0.0, polarity, -84.0, seed=seed + 1) + 0.05
+        rows.append(measure(f"plucked notes, pickup {pickup / 1000:g} kHz: HP 80 Hz, +18 dB, tanh x4, LP 4.5 kHz 2nd"
+                            f"{', inverted' if polarity < 0 else ''}", dry, wet, sr, 137.0, polarity))
     for effect in ("sd1", "b65", "fuzz"):
         for sr in (44100, 48000):
             dry, wet, truth = run_bench(effect, args.seconds, sr, 8, -90.0, args.seed)

@@ -24,6 +24,12 @@ climbs to a tenth of its top): a heavy drive's slow pedestal stretches the rise 
 the bend, and the onset stays within 1.4 samples of the bend.
 Shifting by the onset leaves a causal model all the dry samples that shape each wet sample.
 
+A dry with little top end (a pickup's roll-off, hiss above it) widens the estimator's pulse, and an
+effect's low-pass then looks like a plain delay in the band the dry covers: the onset found as above
+lands up to two samples late on plucked notes through such a drive. When the response's edge starts
+earlier before its peak than the pulse's does (as a low-pass makes it), the rise time the narrow
+band adds to the pulse is taken off as well.
+
 Two kinds of chain are still found late, by about two samples: a band-pass or a 1.5 kHz low-pass
 before a very high-gain clipper, then a low-pass. Their true response starts with taps of 1-2%
 and 6-12% of its peak, hidden under the negative lobe of a non-causal pedestal that such a
@@ -63,6 +69,9 @@ ONSET_MARGIN = 0.5  # samples taken off the onset of a response shaped unlike a 
 ONSET_LIKENESS = 0.002  # ... in full once its slope's correlation with the pulse's is 1 - this
 ONSET_LIKENESS_SPAN = 6.0  # ... over this many samples from the onset (and one before it)
 ONSET_BEND_SLACK = 1.4  # samples the onset may lie before the bend of the response (see below), at most
+ONSET_LEAN_DEAD = 0.1  # the pulse's extra rise time (a band-limited dry's) is taken off the onset: not while the
+ONSET_LEAN_SPREAD = 0.3  # response's edge starts less than DEAD samples earlier (before its peak) than the pulse's,
+#                          in full once it starts DEAD + SPREAD samples earlier (a low-pass in the chain)
 CLARITY_GUARD = 8  # samples each side of the peak left out of the spread it is measured against
 STUCK_FRACTION = 0.01  # wet samples at full scale above this share are checked against the dry
 STUCK_AGREEMENT = 0.75  # ... and must have the sign the dry predicts this often
@@ -282,7 +291,15 @@ def _onset_offset(whitened: np.ndarray, kernel: np.ndarray, m: int, center: floa
     curve = sign * _interpolate(whitened * shape * (2j * np.pi * f / m), m, center - ONSET_SEARCH, n)
     p_curve = _interpolate(kernel * shape * (2j * np.pi * f / m), m, -ONSET_SEARCH, n)
     bend = ONSET_STEP * (_edge(curve)[0] - _edge(p_curve)[0])
-    return max(onset, bend - ONSET_BEND_SLACK)
+    # A dry with little top end (a pickup rolls off above 3-5 kHz; its hiss fills the rest) widens the
+    # pulse: an effect's low-pass then looks like a plain delay in the band the dry covers, and its
+    # onset cannot be told from its peak. Lean early by the rise time the narrower band adds when the
+    # response's edge starts earlier before its peak than the pulse's does (a low-pass spreads it
+    # that way; a plain delay or a memoryless clipper does not, and is found as before).
+    flat = _edge(_interpolate(np.ones_like(kernel) * shape, m, -ONSET_SEARCH, n))
+    widened = ONSET_STEP * max(0.0, (p_hi - p_lo) - (flat[1] - flat[0]))
+    spread = float(np.clip((ONSET_STEP * (p_lo - r_lo) - ONSET_LEAN_DEAD) / ONSET_LEAN_SPREAD, 0.0, 1.0))
+    return max(onset, bend - ONSET_BEND_SLACK) - widened * spread
 
 
 def _peak_clarity_db(h: np.ndarray, index: int) -> float:
