@@ -75,6 +75,8 @@ ONSET_LEAN_SPREAD = 0.3  # response's edge starts less than DEAD samples earlier
 CLARITY_GUARD = 8  # samples each side of the peak left out of the spread it is measured against
 STUCK_FRACTION = 0.01  # wet samples at full scale above this share are checked against the dry
 STUCK_AGREEMENT = 0.75  # ... and must have the sign the dry predicts this often
+RAIL_TAPS = (-4, 28)  # taps (samples, around the latency) of the linear filter that predicts that sign
+RAIL_FIT_SAMPLES = 200_000  # samples it is fitted on, at most (evenly spread)
 FULL_SCALE = 0.999  # |x| at or above this is at full scale
 HIGHPASS_ORDER = 2  # Butterworth order of the clean-up high-pass
 FRAC_HALF_TAPS = 32  # fractional-delay filter: taps on each side of the target position
@@ -476,11 +478,31 @@ def apply_alignment(dry: np.ndarray, wet: np.ndarray, alignment: Alignment) -> t
     return d[start:stop].copy(), out
 
 
+def _linear_prediction(dry: np.ndarray, wet: np.ndarray, shift: int, at: np.ndarray) -> np.ndarray:
+    """The wet at indices `at` as the best short linear filter of the shifted dry predicts it (taps
+    RAIL_TAPS around the latency, fitted by least squares on the samples off the rails): an effect's
+    filters before its clipper (a pre-emphasis, a tone stack) decide which rail it clips to, which the
+    dry's own sign alone does not tell."""
+    d = np.asarray(dry, np.float64)
+    w = np.asarray(wet, np.float64)
+    taps = np.arange(RAIL_TAPS[0], RAIL_TAPS[1] + 1)
+    lo, hi = shift + taps[-1], min(w.size, d.size + shift + taps[0])
+    fit = np.arange(max(lo, 0), hi)
+    fit = fit[np.abs(w[fit]) < FULL_SCALE]
+    if fit.size > RAIL_FIT_SAMPLES:
+        fit = fit[:: -(-fit.size // RAIL_FIT_SAMPLES)]
+    if fit.size < 4 * taps.size:
+        return d[at - shift]
+    design = d[fit[:, None] - shift - taps[None, :]]
+    coef, *_ = np.linalg.lstsq(design, w[fit], rcond=None)
+    return d[at[:, None] - shift - taps[None, :]] @ coef
+
+
 def check_full_scale(dry: np.ndarray, wet: np.ndarray, alignment: Alignment) -> float:
     """Share of wet samples at full scale (0..1); AlignmentError when more than STUCK_FRACTION of
     them are there and the dry does not explain it: a clipping effect goes to full scale with the
-    sign the (shifted, polarity-corrected) dry predicts, a stuck converter or a start-up transient
-    pinned at one rail does not."""
+    sign a short linear filter of the shifted dry predicts, a stuck converter or a start-up
+    transient pinned at one rail does not."""
     d = np.asarray(dry)
     w = np.asarray(wet)
     fraction = full_scale_fraction(w)
@@ -488,8 +510,8 @@ def check_full_scale(dry: np.ndarray, wet: np.ndarray, alignment: Alignment) -> 
         return fraction
     shift = int(round(alignment.latency_samples))
     at_rail = np.flatnonzero(np.abs(w) >= FULL_SCALE)
-    at_rail = at_rail[(at_rail - shift >= 0) & (at_rail - shift < d.size)]
-    predicted = alignment.polarity * np.sign(d[at_rail - shift].astype(np.float64))
+    at_rail = at_rail[(at_rail - shift - RAIL_TAPS[1] >= 0) & (at_rail - shift - RAIL_TAPS[0] < d.size)]
+    predicted = np.sign(_linear_prediction(d, w, shift, at_rail))
     agreement = float(np.mean(predicted == np.sign(w[at_rail]))) if at_rail.size else 0.0
     if agreement < STUCK_AGREEMENT:
         raise AlignmentError(

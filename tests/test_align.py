@@ -320,8 +320,19 @@ def test_check_full_scale_accepts_a_clipping_effect(dry):
     wet = np.clip(-8.0 * delay(dry, 30.0), -1.0, 1.0)  # inverted, clipped hard on loud notes
     al = Alignment(30.0, 0.0, -1, 0.9, 3.0, 9.5, 2205)
     assert check_full_scale(dry, wet, al) > 0.01
+    stuck = wet.copy()
+    stuck[: stuck.size // 10] = 1.0  # the same take with a rail stuck for its first tenth
     with pytest.raises(AlignmentError, match="stuck at full scale"):
-        check_full_scale(dry, wet, Alignment(30.0, 0.0, 1, 0.9, 3.0, 9.5, 2205))
+        check_full_scale(dry, stuck, al)
+
+
+def test_check_full_scale_accepts_clipping_after_a_pre_emphasis(dry):
+    """A drive after a 720 Hz high-pass clips to the rail its filtered input points to, which the
+    dry's own sign often does not: the sign is predicted through a fitted linear filter."""
+    hp = signal.butter(1, 720.0, "highpass", fs=SR, output="sos")
+    wet = np.clip(30.0 * signal.sosfilt(hp, delay(dry, 30.0)), -1.0, 1.0)
+    al = Alignment(30.0, 0.0, 1, 0.5, 3.0, 9.5, 2205)
+    assert check_full_scale(dry, wet, al) > 0.05
 
 
 def test_fuzz_with_low_plain_correlation_is_trusted():
