@@ -2,6 +2,7 @@
 description alone (and by NAM's loader or PyTorch when installed), sounds like the Keras model it
 came from; models a format cannot hold are refused with one line naming the setting to train with."""
 
+import datetime
 import json
 from functools import cache
 
@@ -9,8 +10,26 @@ import numpy as np
 import pytest
 
 from drywet.errors import ConfigError, InputError
-from drywet.export import NAM_VERSION, NamLSTM, export_model, format_notes, load_nam, save_json, save_nam, to_nam
-from drywet.models import build_model, get_structure
+from drywet.export import (
+    FORMATS,
+    NAM_VERSION,
+    NamLSTM,
+    aidax,
+    export_model,
+    format_notes,
+    load_nam,
+    nam,
+    plan,
+    players,
+    save_json,
+    save_nam,
+    to_nam,
+)
+from drywet.export.loudness import loudness_and_gain, reference_input
+from drywet.kinds import build_model
+from drywet.models import get_structure
+from drywet.params import GearParams
+from drywet.stream import SequenceWeights
 from tests.lstm_models import keras_run, sequence_model, with_knobs
 
 TOL = 1e-5
@@ -120,7 +139,7 @@ def read_proteus(data: dict, x: np.ndarray) -> np.ndarray:
     return y
 
 
-READERS = {"nam": read_nam, "aidax": read_aidax, "proteus": read_proteus}
+READERS = {"nam": read_nam, "aidax": read_aidax, "proteus": read_proteus, "neuralpi": read_proteus}
 
 
 # ---- every format against Keras ---------------------------------------------------------------------
@@ -129,7 +148,8 @@ READERS = {"nam": read_nam, "aidax": read_aidax, "proteus": read_proteus}
 @pytest.mark.parametrize("fmt,layers,inputs,skip", [
     ("nam", 1, 1, False), ("nam", 2, 1, False),
     ("aidax", 1, 1, False), ("aidax", 1, 3, True), ("aidax", 2, 1, True), ("aidax", 2, 3, False),
-    ("proteus", 1, 1, True), ("proteus", 1, 3, True),
+    ("proteus", 1, 1, True), ("proteus", 1, 3, True), ("neuralpi", 1, 2, True),
+    ("proteus", 1, 1, False), ("neuralpi", 1, 2, False),
 ])
 def test_file_read_back_matches_keras(tmp_path, fmt, layers, inputs, skip):
     m = model(layers, 16, inputs, skip)
@@ -152,25 +172,30 @@ def test_aidax_fields(tmp_path):
     assert dense["type"] == "dense" and [np.shape(w) for w in dense["weights"]] == [(16, 1), (1,)]
     assert data["metadata"]["samplerate"] == 44100 and data["metadata"]["effect"] == "sd1"
     assert "in_skip" not in export_model(model(1, 16, 1, False), "aidax", 44100)
-    assert format_notes("aidax", data)  # knob inputs: AIDA-X itself plays audio-only models
+    assert format_notes("aidax", data) == []  # AIDA-X 1.1.0 plays knob models (PARAM1, PARAM2)
     assert format_notes("aidax", export_model(model(1, 16, 1, True), "aidax", 44100)) == []
     assert any("one LSTM layer" in n for n in format_notes("aidax", export_model(model(2, 16, 1, True),
                                                                                  "aidax", 44100)))
 
 
-def test_proteus_fields():
-    data = export_model(model(1, 16, 3, True), "proteus", 44100)
+@pytest.mark.parametrize("fmt,width", [("proteus", 40), ("neuralpi", 20)])
+def test_proteus_fields(fmt, width):
+    data = export_model(model(1, 16, 3, True), fmt, 44100)
     md = data["model_data"]
     assert md == {"model": "SimpleRNN", "input_size": 3, "skip": 1, "output_size": 1, "unit_type": "LSTM",
-                  "num_layers": 1, "hidden_size": 16, "bias_fl": True, "sample_rate": 44100}
+                  "num_layers": 1, "hidden_size": width, "bias_fl": True, "sample_rate": 44100}
     assert set(data["state_dict"]) == {"rec.weight_ih_l0", "rec.weight_hh_l0", "rec.bias_ih_l0",
                                        "rec.bias_hh_l0", "lin.weight", "lin.bias"}
-    assert format_notes("proteus", data) and "Proteus 40" in format_notes("proteus", data)[0]
+    shapes = {k: np.shape(v) for k, v in data["state_dict"].items()}
+    assert shapes == {"rec.weight_ih_l0": (4 * width, 3), "rec.weight_hh_l0": (4 * width, width),
+                      "rec.bias_ih_l0": (4 * width,), "rec.bias_hh_l0": (4 * width,), "lin.weight": (1, width),
+                      "lin.bias": (1,)}
+    assert format_notes(fmt, data) == []
 
 
 def test_exports_are_byte_stable(tmp_path):
     m = model(1, 16, 1, True)
-    for fmt in ("aidax", "proteus"):
+    for fmt in ("aidax", "proteus", "neuralpi"):
         save_json(export_model(m, fmt, 8000), tmp_path / "a.json")
         save_json(export_model(m, fmt, 8000), tmp_path / "b.json")
         assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
@@ -179,7 +204,7 @@ def test_exports_are_byte_stable(tmp_path):
 # ---- refusals -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", ["nam", "aidax", "proteus"])
+@pytest.mark.parametrize("fmt", ["nam", "aidax", "proteus", "neuralpi"])
 def test_framed_model_is_refused(fmt):
     framed = build_model(get_structure("l1_u16_f32"), "framed", seed=0)
     with pytest.raises(ConfigError, match="only sequence models export .*train with model.kind: sequence"):
@@ -193,14 +218,25 @@ def test_nam_refuses_skip_and_knobs():
         to_nam(model(1, 16, 3, False), 8000)
 
 
-def test_proteus_refuses_no_skip_and_two_layers():
-    with pytest.raises(ConfigError, match=r"train with model.skip: true") as info:
-        export_model(model(1, 16, 1, False), "proteus", 8000)
-    assert "\n" not in str(info.value)
-    with pytest.raises(ConfigError, match=r"train with a 1-layer structure"):
+def test_proteus_refuses_two_layers_and_too_wide():
+    with pytest.raises(ConfigError, match=r"train with a 1-layer structure") as info:
         export_model(model(2, 16, 1, True), "proteus", 8000)
-    with pytest.raises(ConfigError, match=r"model.skip: true .* and a 1-layer structure"):
-        export_model(model(2, 16, 1, False), "proteus", 8000)
+    assert "\n" not in str(info.value)
+    with pytest.raises(ConfigError, match=r"at most 19 units .*one of them to cancel the dry input"):
+        export_model(model(1, 20, 1, False), "neuralpi", 8000)
+
+
+def test_no_skip_model_in_proteus_cancels_the_dry_it_adds():
+    """Proteus adds the dry input to every output: a model without the skip path gets one unit that
+    carries the dry (eps x) and a head weight of -1/eps; the independent reader (which adds the dry,
+    as the plugin does) plays it within 1e-6 of Keras at full scale."""
+    m = model(1, 16, 1, False)
+    x = np.linspace(-1.0, 1.0, 400, dtype=np.float32)[:, None]  # full scale, where the cubic error peaks
+    data = export_model(m, "proteus", 8000)
+    assert data["model_data"]["hidden_size"] == 40 and data["model_data"]["skip"] == 1
+    assert np.max(np.abs(read_proteus(data, x) - keras_run(m, x))) < 1e-6
+    with pytest.raises(ConfigError, match=r"at most 39 units"):
+        export_model(model(1, 40, 1, False), "proteus", 8000)
 
 
 def test_unknown_format():
@@ -292,6 +328,198 @@ def test_player_rejects_inconsistent_weights():
         NamLSTM({**nam, "architecture": "WaveNet"})
 
 
+# ---- zero-padding to the plugins' compiled widths ---------------------------------------------------
+
+
+def _dense(m) -> tuple[np.ndarray, np.ndarray]:
+    return tuple(m.get_layer("wet").get_weights())
+
+
+def _proteus_by_hand(m) -> dict:
+    """The unpadded Proteus file of a 1-layer Keras model, written here from the format's description."""
+    kernel, recurrent, bias = m.get_layer("lstm_1").get_weights()
+    dense_w, dense_b = _dense(m)
+    hidden = recurrent.shape[0]
+    return {"model_data": {"unit_type": "LSTM", "num_layers": 1, "input_size": kernel.shape[0], "hidden_size": hidden},
+            "state_dict": {"rec.weight_ih_l0": kernel.T.tolist(), "rec.weight_hh_l0": recurrent.T.tolist(),
+                           "rec.bias_ih_l0": bias.tolist(), "rec.bias_hh_l0": [0.0] * 4 * hidden,
+                           "lin.weight": dense_w.T.tolist(), "lin.bias": dense_b.tolist()}}
+
+
+def _aidax_by_hand(m, skip: bool) -> dict:
+    """The unpadded RTNeural file of a 1-layer Keras model, written here from the format's description."""
+    kernel, recurrent, bias = m.get_layer("lstm_1").get_weights()
+    dense_w, dense_b = _dense(m)
+    return {"in_shape": [None, None, kernel.shape[0]], "in_skip": int(skip),
+            "layers": [{"type": "lstm", "shape": [None, None, recurrent.shape[0]],
+                        "weights": [kernel.tolist(), recurrent.tolist(), bias.tolist()]},
+                       {"type": "dense", "shape": [None, None, 1], "weights": [dense_w.tolist(), dense_b.tolist()]}]}
+
+
+@pytest.mark.parametrize("fmt,units,inputs", [("proteus", 16, 1), ("proteus", 32, 2), ("proteus", 40, 1),
+                                              ("neuralpi", 12, 1), ("neuralpi", 20, 2)])
+def test_padded_proteus_plays_like_the_unpadded_model(fmt, units, inputs):
+    m = model(1, units, inputs, True)
+    x = model_input(inputs)
+    padded = json.loads(json.dumps(export_model(m, fmt, 44100)))
+    width = {"proteus": 40, "neuralpi": 20}[fmt]
+    assert padded["model_data"]["hidden_size"] == width
+    y = read_proteus(padded, x)
+    assert np.max(np.abs(y - read_proteus(_proteus_by_hand(m), x))) < 1e-6
+    assert np.max(np.abs(y - keras_run(m, x))) < TOL
+    w_hh = np.asarray(padded["state_dict"]["rec.weight_hh_l0"])  # the added units: no weight in or out
+    added = np.concatenate([np.arange(g * width + units, (g + 1) * width) for g in range(4)])
+    assert not w_hh[added].any() and not w_hh[:, units:].any()
+    assert not np.asarray(padded["state_dict"]["lin.weight"])[0, units:].any()
+
+
+@pytest.mark.parametrize("units,width", [(10, 12), (28, 32), (50, 64), (24, 24)])
+def test_aidax_pads_to_the_next_compiled_width(units, width):
+    m = model(1, units, 1, True)
+    x = model_input(1)
+    data = json.loads(json.dumps(export_model(m, "aidax", 44100)))
+    assert data["layers"][0]["shape"][-1] == width and format_notes("aidax", data) == []
+    y = read_aidax(data, x)
+    assert np.max(np.abs(y - read_aidax(_aidax_by_hand(m, True), x))) < 1e-6
+    assert np.max(np.abs(y - keras_run(m, x))) < TOL
+
+
+def test_nam_pads_layers_of_unequal_widths():
+    import keras
+
+    keras.utils.set_random_seed(3)
+    inp = keras.Input(shape=(None, 1), name="dry")
+    h = keras.layers.LSTM(24, return_sequences=True, name="lstm_1")(inp)
+    h = keras.layers.LSTM(16, return_sequences=True, name="lstm_2")(h)
+    m = keras.Model(inp, keras.layers.Dense(1, name="wet")(h), name="unequal")
+    x = dry_signal(8)
+    data = json.loads(json.dumps(to_nam(m, 8000)))
+    assert data["config"] == {"input_size": 1, "hidden_size": 24, "num_layers": 2}
+    assert np.max(np.abs(read_nam(data, x) - keras_run(m, x))) < TOL
+
+
+@pytest.mark.parametrize("fmt,units,width", [("proteus", 48, 40), ("neuralpi", 32, 20)])
+def test_a_model_wider_than_the_plugin_is_refused(fmt, units, width):
+    with pytest.raises(ConfigError, match=rf"train with at most {width} units") as info:
+        export_model(model(1, units, 1, True), fmt, 44100)
+    assert "\n" not in str(info.value)
+
+
+# ---- which formats released plugins load ---------------------------------------------------------------
+
+AIDAX_WIDTHS = (8, 12, 16, 20, 24, 32, 40, 64, 80)  # AIDA-X 1.1.0 src/model_variant.hpp
+
+
+def _loads_in_release(fmt: str, data: dict) -> bool:
+    """The released builds' loading rules, applied to the file's own contents."""
+    if fmt == "nam":
+        return data["architecture"] == "LSTM" and data["config"]["input_size"] == 1
+    if fmt == "aidax":
+        lstms = [layer for layer in data["layers"] if layer["type"] == "lstm"]
+        return (len(data["layers"]) == 2 and len(lstms) == 1 and lstms[0]["shape"][-1] in AIDAX_WIDTHS
+                and data["in_shape"][-1] in (1, 2, 3) and data.get("in_skip", 0) in (0, 1))
+    md = data["model_data"]
+    return (md["num_layers"] == 1 and md["input_size"] in (1, 2) and md["skip"] == 1
+            and md["hidden_size"] == {"proteus": 40, "neuralpi": 20}[fmt])
+
+
+@pytest.mark.parametrize("layers,units,inputs,skip,rate,expected", [
+    (1, 32, 1, False, 44100, {"nam", "aidax", "proteus"}),  # Proteus: one unit cancels the dry it adds
+    (1, 32, 1, True, 44100, {"aidax", "proteus"}),
+    (1, 16, 2, True, 44100, {"aidax", "proteus", "neuralpi"}),
+    (1, 16, 3, True, 44100, {"aidax"}),  # Proteus and NeuralPi play one knob
+    (2, 16, 1, False, 44100, {"nam"}),
+    (2, 16, 1, True, 44100, set()),
+    (1, 16, 1, True, 48000, {"aidax", "proteus", "neuralpi"}),  # Proteus plays it at 44.1 kHz (a note)
+    (1, 96, 1, True, 44100, set()),
+])
+def test_plan_lists_only_what_released_plugins_load(layers, units, inputs, skip, rate, expected):
+    weights = SequenceWeights.from_keras(model(layers, units, inputs, skip))
+    loads, skipped = plan(weights, rate)
+    assert set(loads) == expected and set(loads) | set(skipped) == set(FORMATS)
+    assert all(reason and "\n" not in reason for reason in skipped.values())
+    for fmt in FORMATS:
+        try:
+            data = FORMATS[fmt][0](weights, rate)
+        except ConfigError:
+            assert fmt not in loads
+            continue
+        if fmt in loads:
+            assert _loads_in_release(fmt, data)
+        elif not (fmt == "proteus" and rate != 44100):  # that one loads, but plays at the wrong rate
+            assert not _loads_in_release(fmt, data)
+
+
+# ---- metadata ------------------------------------------------------------------------------------------
+
+
+def test_nam_metadata_from_gear_and_training():
+    gear = GearParams(gear_type="amp", gear_make="Acme", gear_model="OD-1", tone_type="crunch",
+                      modeled_by="A. Player", name="Acme OD-1", input_level_dbu=12.0, output_level_dbu=None)
+    info = nam.gear_metadata(gear, "fallback", test_esr=0.02, verdict="not bad", latency_samples=3.5)
+    assert info == {"name": "Acme OD-1", "gear_type": "amp", "gear_make": "Acme", "gear_model": "OD-1",
+                    "tone_type": "crunch", "modeled_by": "A. Player", "input_level_dbu": 12.0,
+                    "output_level_dbu": None,
+                    "training": {"test_esr": 0.02, "verdict": "not bad", "latency_samples": 3.5}}
+    plain = nam.gear_metadata(None, "drywet sd1", date=datetime.date(2024, 5, 1))
+    assert plain["gear_type"] == "pedal" and plain["name"] == "drywet sd1" and "training" not in plain
+    assert plain["date"] == {"year": 2024, "month": 5, "day": 1, "hour": 0, "minute": 0, "second": 0}
+    data = nam.with_levels(to_nam(model(1, 16, 1, False), 48000, info))
+    md = data["metadata"]
+    assert {k: md[k] for k in info} == info and "date" not in md
+    assert isinstance(md["loudness"], float) and -60.0 < md["loudness"] < 20.0 and 0.0 <= md["gain"] <= 1.0
+    again = nam.with_levels(to_nam(model(1, 16, 1, False), 48000, info))
+    assert json.dumps(again, sort_keys=True) == json.dumps(data, sort_keys=True)
+
+
+def test_loudness_and_gain_follow_nams_definitions():
+    x = reference_input()
+    assert x.size == 48000 and abs(20 * np.log10(np.sqrt(np.mean(x ** 2))) + 15.0) < 1e-9
+    power, f = np.abs(np.fft.rfft(x)) ** 2, np.fft.rfftfreq(x.size, 1 / 48000)
+    octaves = [power[(f >= lo) & (f < 2 * lo)].sum() for lo in (125, 500, 2000, 8000)]
+    assert max(octaves) / min(octaves) < 2.0  # pink: about the same energy in every octave
+    loudness, gain = loudness_and_gain(lambda v: 0.5 * v)  # linear: no compression
+    assert abs(loudness - (-15.0 + 20 * np.log10(0.5))) < 1e-9 and abs(gain) < 1e-12
+    assert loudness_and_gain(lambda v: 0.3 * np.sign(v))[1] > 0.8  # the same level at every input gain
+    assert loudness_and_gain(lambda v: 0.0 * v) == (None, 0.0)
+
+
+def test_aidax_metadata_from_gear():
+    gear = GearParams(tone_type="fuzz", modeled_by="A. Player", name="Fuzzy")
+    info = aidax.gear_metadata(gear, "fallback", 0.012, 48000)
+    assert info == {"name": "Fuzzy", "author": "A. Player", "style": "fuzz", "esr": 0.012, "samplerate": 48000}
+    assert {k: v for k, v in export_model(model(1, 16, 1, True), "aidax", 48000, info)["metadata"].items()
+            if k in info} == info
+
+
+# ---- the library's players (what the export stage scores files with) ----------------------------------
+
+
+@pytest.mark.parametrize("fmt,layers,inputs,skip", [("nam", 2, 1, False), ("aidax", 1, 3, True),
+                                                    ("aidax", 2, 1, False), ("proteus", 1, 2, True),
+                                                    ("neuralpi", 1, 1, True)])
+def test_library_players_agree_with_these_readers(fmt, layers, inputs, skip):
+    m = model(layers, 16, inputs, skip)
+    x = model_input(inputs)
+    data = json.loads(json.dumps(export_model(m, fmt, 8000)))
+    player = players.read(fmt, data)
+    player.reset(prewarm=False)
+    assert np.max(np.abs(player.process(x) - READERS[fmt](data, x))) < 1e-9
+
+
+def test_players_prewarm_like_the_plugins():
+    data = export_model(model(1, 16, 1, False), "nam", 8000)
+    player = players.read("nam", data)
+    assert player.prewarm == 4000  # 0.5 s at the file's rate
+    assert players.read("aidax", export_model(model(1, 16, 1, False), "aidax", 8000)).prewarm == 2048
+    assert players.read("proteus", export_model(model(1, 16, 1, True), "proteus", 8000)).prewarm == 0
+    x = dry_signal(9)
+    warm = player.process(x)  # the constructor's reset ran the prewarm
+    player.reset(prewarm=False)
+    cold = player.process(x)
+    assert abs(warm[0] - cold[0]) > 1e-6 and np.max(np.abs(warm[-100:] - cold[-100:])) < 1e-4
+
+
 # ---- the plugins' own loaders, where installed (`make test-nam`) --------------------------------------
 
 
@@ -313,6 +541,22 @@ def test_nam_package_reads_the_file_like_keras(tmp_path):
         with torch.no_grad():
             y = nam_model(torch.from_numpy(x)).numpy()
         assert np.max(np.abs(y - keras_run(m, x))) < TOL
+
+
+def test_nam_package_measures_the_same_loudness_and_gain():
+    """NAM's own loudness and gain code, given the same standard input, reads what the metadata says."""
+    try:
+        import torch
+        from nam.models import init_from_nam
+    except ImportError:
+        pytest.skip("neural-amp-modeler (the `nam` package, needs PyTorch) is not installed")
+    data = nam.with_levels(to_nam(model(1, 16, 1, False), 48000))
+    net = init_from_nam(json.loads(json.dumps(data)))
+    net.eval()
+    net._metadata_loudness_x = lambda: torch.from_numpy(np.array(reference_input(), np.float32))
+    with torch.no_grad():
+        loudness, gain = net._metadata_loudness(), float(net._metadata_gain())
+    assert abs(loudness - data["metadata"]["loudness"]) < 1e-3 and abs(gain - data["metadata"]["gain"]) < 1e-3
 
 
 @pytest.mark.parametrize("inputs", [1, 3])

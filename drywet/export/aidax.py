@@ -6,19 +6,22 @@
                 "weights": [kernel (C x 4H), recurrent kernel (H x 4H), bias (4H)]}, ...,
                {"type": "dense", "activation": "", "shape": [null, null, 1],
                 "weights": [kernel (H x 1), bias (1)]}]
-    metadata  name, samplerate (Hz), ...
+    metadata  name, author, style, esr, samplerate (Hz), ...
 
 Weights keep Keras' layout (rows = inputs; gate columns i, f, c, o), which is what RTNeural's Keras
 loader reads. RTNeural loads any stack; the AIDA-X plugin is compiled for one LSTM layer of 8, 12,
-16, 20, 32, 40, 64 or 80 units (`notes` says when a model is outside that).
+16, 20, 24, 32, 40, 64 or 80 units and 1-3 inputs (`drywet.export.plugins`), so a one-layer model of
+another width is zero-padded to the next compiled one (`drywet.export.pad`, exact).
 """
 
 from __future__ import annotations
 
 from drywet.export.checks import nested, sequence_weights
+from drywet.export.pad import pad_units
+from drywet.export.plugins import AIDAX
 from drywet.stream import SequenceWeights
 
-AIDAX_UNITS = (8, 12, 16, 20, 32, 40, 64, 80)
+AIDAX_UNITS = AIDAX.widths
 
 
 def to_aidax(model, sample_rate: int, metadata: dict | None = None, meta=None) -> dict:
@@ -28,6 +31,10 @@ def to_aidax(model, sample_rate: int, metadata: dict | None = None, meta=None) -
 
 def from_weights(weights: SequenceWeights, sample_rate: int, metadata: dict | None = None) -> dict:
     """`to_aidax` for weights already read from the model."""
+    if len(weights.layers) == 1:
+        width = AIDAX.width_for(weights.layers[0].units)
+        if width is not None:
+            weights = pad_units(weights, width)
     layers = [{"type": "lstm", "activation": "", "shape": [None, None, layer.units],
                "weights": [nested(layer.kernel), nested(layer.recurrent), nested(layer.bias)]}
               for layer in weights.layers]
@@ -41,8 +48,15 @@ def from_weights(weights: SequenceWeights, sample_rate: int, metadata: dict | No
     return out
 
 
+def gear_metadata(gear, name: str, esr: float | None, sample_rate: int) -> dict:
+    """AIDA-X's metadata fields for a capture described by `gear` (GearParams of `gear.<fx>`, or
+    None): name, author (modeled_by), style (tone_type), esr (the test ESR) and samplerate (Hz)."""
+    return {"name": getattr(gear, "name", None) or name, "author": getattr(gear, "modeled_by", None),
+            "style": getattr(gear, "tone_type", None), "esr": esr, "samplerate": int(sample_rate)}
+
+
 def notes(data: dict) -> list[str]:
-    """Why the AIDA-X plugin (as opposed to RTNeural itself) might not load this file."""
+    """Why the AIDA-X plugin (as opposed to RTNeural itself) would not load this file."""
     lstms = [layer for layer in data["layers"] if layer["type"] == "lstm"]
     found = []
     if len(lstms) != 1:
@@ -50,6 +64,6 @@ def notes(data: dict) -> list[str]:
     if lstms and lstms[0]["shape"][-1] not in AIDAX_UNITS:
         found.append(f"AIDA-X is built for {', '.join(map(str, AIDAX_UNITS))} units; this file has "
                      f"{lstms[0]['shape'][-1]}")
-    if data["in_shape"][-1] != 1:
-        found.append("AIDA-X plays audio-only models; knob inputs need an RTNeural host that feeds them")
+    if data["in_shape"][-1] not in AIDAX.inputs:
+        found.append(f"AIDA-X plays 1-3 inputs; this file has {data['in_shape'][-1]}")
     return found

@@ -12,20 +12,34 @@ LSTM exporter (PyTorch layout), layer by layer:
 followed by the linear head's weight (H,) and bias (1,). The player computes, per sample,
 z = W [x; h] + b, c = sig(f) c + sig(i) tanh(g), h = sig(o) tanh(c), y = w . h + bias; there is no
 input or output scaling and no residual path, so models with a skip connection or knob inputs are
-refused.
+refused. Layers of unequal widths are zero-padded to the widest (`drywet.export.pad`, exact): the
+file has one `hidden_size`.
+
+Metadata follows NAM's trainer (nam/models/metadata.py UserMetadata: name, modeled_by, gear_type,
+gear_make, gear_model, tone_type, input_level_dbu, output_level_dbu; nam/models/base.py: loudness,
+gain; nam/models/exportable.py: date, written only when given so the same model gives the same
+bytes; nam/train/metadata.py: the `training` key, here test_esr, verdict and latency_samples).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from drywet.errors import ConfigError, InputError
 from drywet.export.checks import compact, save_json, sequence_weights
+from drywet.export.loudness import loudness_and_gain
+from drywet.export.pad import pad_units
+from drywet.export.players import read_nam
 from drywet.stream import SequenceWeights
+
+if TYPE_CHECKING:
+    from drywet.params import GearParams
 
 NAM_VERSION = "0.5.4"  # .nam file version; NAM players accept 0.5.x
 GEAR_TYPES = ("amp", "pedal", "pedal_amp", "amp_cab", "amp_pedal_cab", "preamp", "studio")
@@ -36,9 +50,9 @@ _REQUIRED_KEYS = ("version", "architecture", "config", "weights")
 def to_nam(model, sample_rate: int, metadata: dict | None = None, meta=None) -> dict:
     """The `.nam` dict of a sequence model (stacked Keras LSTMs + Dense(1)), run at `sample_rate` Hz.
 
-    Framed models, models with a skip connection or knob inputs, and stacks of unequal widths are
-    refused (ConfigError). `metadata` is merged over the defaults (modeled_by "drywet", gear_type
-    "pedal"); the initial hidden and cell states are zeros, as in Keras.
+    Framed models and models with a skip connection or knob inputs are refused (ConfigError); a
+    stack of unequal widths is padded to the widest. `metadata` is merged over the defaults
+    (modeled_by "drywet", gear_type "pedal"); the initial hidden and cell states are zeros, as in Keras.
     """
     return from_weights(sequence_weights(model, ".nam", meta), sample_rate, metadata)
 
@@ -53,9 +67,9 @@ def from_weights(weights: SequenceWeights, sample_rate: int, metadata: dict | No
         wants.append(f"no knobs (.nam LSTMs take the audio only; this model has {weights.inputs - 1} knob inputs)")
     if wants:
         raise ConfigError(f"model '{name}' cannot export to .nam; train with {' and '.join(wants)}")
-    units = weights.layers[0].units
+    units = max(layer.units for layer in weights.layers)
     if any(layer.units != units for layer in weights.layers):
-        raise ConfigError(f"model '{name}': all LSTM layers must have the same units for .nam")
+        weights = pad_units(weights, units)  # one hidden_size for every layer
     parts = []
     for layer in weights.layers:
         # Keras: kernel (in, 4H), recurrent_kernel (H, 4H), gate columns i, f, c, o, the same order
@@ -79,6 +93,44 @@ def from_weights(weights: SequenceWeights, sample_rate: int, metadata: dict | No
         "sample_rate": int(sample_rate),
         "metadata": info,
     }
+
+
+def gear_metadata(gear: GearParams | None, name: str, test_esr: float | None = None,
+                  verdict: str | None = None, latency_samples=None,
+                  date: dt.datetime | dt.date | None = None) -> dict:
+    """The `.nam` metadata for a capture described by `gear` (GearParams of `gear.<fx>`; None: a
+    pedal, nothing else known): NAM's user fields, `training` (test ESR, verdict, the latency measured by
+    alignment in samples) and `date` only when given (no clock: the same inputs give the same bytes)."""
+    fields = ("gear_type", "gear_make", "gear_model", "tone_type", "modeled_by", "input_level_dbu",
+              "output_level_dbu")
+    info = {key: getattr(gear, key, None) for key in fields}
+    info["gear_type"] = info["gear_type"] or "pedal"
+    info["name"] = getattr(gear, "name", None) or name
+    training = {"test_esr": test_esr, "verdict": verdict, "latency_samples": latency_samples}
+    if any(v is not None for v in training.values()):
+        info["training"] = training
+    if date is not None:
+        if not isinstance(date, dt.datetime):
+            date = dt.datetime(date.year, date.month, date.day)
+        info["date"] = {"year": date.year, "month": date.month, "day": date.day, "hour": date.hour,
+                        "minute": date.minute, "second": date.second}
+    return info
+
+
+def with_levels(nam: dict) -> dict:
+    """`nam` with metadata `loudness` (dBFS) and `gain` (0-1) measured as NAM's trainer measures them
+    (`drywet.export.loudness`), by playing the file's own weights from its initial state."""
+    player = read_nam(nam)
+
+    def play(x):
+        player.reset(prewarm=False)  # NAM measures from the model's initial state
+        return player.process(x)
+
+    loudness, gain = loudness_and_gain(play)
+    meta = {**nam.get("metadata", {}), "gain": round(gain, 4)}
+    if loudness is not None:
+        meta["loudness"] = round(loudness, 4)
+    return {**nam, "metadata": meta}
 
 
 def save_nam(nam: dict, path: str | os.PathLike) -> None:

@@ -1,14 +1,16 @@
 """GuitarML Proteus / NeuralPi JSON: a PyTorch-style state dict of one LSTM layer and a linear head.
 
     model_data  {model: "SimpleRNN", input_size: C, skip: 1, output_size: 1, unit_type: "LSTM",
-                 num_layers: 1, hidden_size: H, bias_fl: true}
+                 num_layers: 1, hidden_size: H, bias_fl: true, sample_rate: Hz}
     state_dict  rec.weight_ih_l0 (4H x C), rec.weight_hh_l0 (4H x H), rec.bias_ih_l0 (4H),
                 rec.bias_hh_l0 (4H), lin.weight (1 x H), lin.bias (1)
 
 Gate rows i, f, g, o (PyTorch's order, the same as Keras'); the loader sums the two biases, so the
 Keras bias goes in `bias_ih` and zeros in `bias_hh`. The plugins add the dry input to the output
-whatever `skip` says, and are compiled for one hidden size (Proteus 40, NeuralPi 20), so only
-single-layer models with the skip connection export; `notes` names a size mismatch.
+whatever `skip` says, and are compiled for one hidden size (Proteus 40, NeuralPi 20; see
+`drywet.export.plugins`): a narrower model is zero-padded to that width (`drywet.export.pad`, exact);
+a model without the skip connection gets one unit that cancels the dry input the plugin adds (within
+7e-7, `drywet.export.pad.cancel_dry`); a wider model or a second layer is refused.
 """
 
 from __future__ import annotations
@@ -17,26 +19,34 @@ import numpy as np
 
 from drywet.errors import ConfigError
 from drywet.export.checks import nested, sequence_weights
+from drywet.export.pad import cancel_dry, pad_units
 from drywet.stream import SequenceWeights
 
 PLUGIN_UNITS = {"Proteus": 40, "NeuralPi": 20}
 
 
-def to_proteus(model, sample_rate: int, metadata: dict | None = None, meta=None) -> dict:
-    """The Proteus dict of a single-layer skip-connection sequence model; others are refused."""
-    return from_weights(sequence_weights(model, "Proteus", meta), sample_rate, metadata)
+def to_proteus(model, sample_rate: int, metadata: dict | None = None, meta=None, plugin: str = "Proteus") -> dict:
+    """The Proteus (or NeuralPi) dict of a single-layer skip-connection sequence model; others are refused."""
+    return from_weights(sequence_weights(model, plugin, meta), sample_rate, metadata, plugin)
 
 
-def from_weights(weights: SequenceWeights, sample_rate: int, metadata: dict | None = None) -> dict:
-    """`to_proteus` for weights already read from the model."""
+def from_weights(weights: SequenceWeights, sample_rate: int, metadata: dict | None = None,
+                 plugin: str = "Proteus") -> dict:
+    """`to_proteus` for weights already read from the model; `plugin` (Proteus or NeuralPi) sets the
+    width the file is padded to."""
+    width = PLUGIN_UNITS[plugin]
     wants = []
-    if not weights.skip:
-        wants.append("model.skip: true (Proteus adds the dry input to every model's output)")
     if len(weights.layers) != 1:
         wants.append(f"a 1-layer structure (this model has {len(weights.layers)} LSTM layers)")
+    elif weights.layers[0].units + (0 if weights.skip else 1) > width:
+        wants.append(f"at most {width if weights.skip else width - 1} units ({plugin} is built for {width}"
+                     f"{'' if weights.skip else ', one of them to cancel the dry input it adds'}; this model has "
+                     f"{weights.layers[0].units})")
     if wants:
-        raise ConfigError(f"model '{weights.name}' cannot export to Proteus; train with {' and '.join(wants)}")
-    layer = weights.layers[0]
+        raise ConfigError(f"model '{weights.name}' cannot export to {plugin}; train with {' and '.join(wants)}")
+    # the plugins add the dry input to every output: a model without the skip path gets a unit taking it away
+    padded = pad_units(cancel_dry(weights), width)
+    layer, head_w = padded.layers[0], padded.head_w
     info = {"name": weights.name, "samplerate": int(sample_rate), "source": "drywet"}
     info.update(metadata or {})
     return {
@@ -48,7 +58,7 @@ def from_weights(weights: SequenceWeights, sample_rate: int, metadata: dict | No
             "rec.weight_hh_l0": nested(layer.recurrent.T),
             "rec.bias_ih_l0": nested(layer.bias),
             "rec.bias_hh_l0": nested(np.zeros_like(layer.bias)),
-            "lin.weight": nested(weights.head_w[None, :]),
+            "lin.weight": nested(head_w[None, :]),
             "lin.bias": nested([weights.head_b]),
         },
         "metadata": info,
@@ -56,10 +66,9 @@ def from_weights(weights: SequenceWeights, sample_rate: int, metadata: dict | No
 
 
 def notes(data: dict) -> list[str]:
-    """Which plugin builds load this file's hidden size."""
+    """Which plugin builds load this file's hidden size (the files this module writes always fit one)."""
     units = data["model_data"]["hidden_size"]
-    loads = [name for name, size in PLUGIN_UNITS.items() if size == units]
-    if loads:
+    if any(size == units for size in PLUGIN_UNITS.values()):
         return []
     sizes = ", ".join(f"{name} {size}" for name, size in PLUGIN_UNITS.items())
     return [f"hidden size {units}: the released plugin builds load {sizes} units only"]

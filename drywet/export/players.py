@@ -1,0 +1,215 @@
+"""Plays an exported model file from its contents alone, the way its plugin does: the check that a
+file sounds like the model it came from.
+
+Each reader knows only its format's description (see the format modules' docstrings and the plugin
+sources named in `drywet.export.plugins`) and shares no code with the exporters or with
+`drywet.stream`: it turns the file into per-layer input and recurrent matrices in PyTorch's row
+layout (gate rows i, f, g, o), a bias, an initial state and a linear head, then runs them in float64
+with the exact logistic and tanh. Like the plugins it starts from the file's state after running
+zeros through the model for the plugin's prewarm (NAM 0.5 s, AIDA-X 2048 samples, Proteus none),
+and Proteus / NeuralPi add the dry input to the output whatever the file says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from drywet.errors import InputError
+
+try:
+    import numba
+except ImportError:  # pragma: no cover - numba is in requirements.txt
+    numba = None
+
+BLOCK = 8192  # samples per compiled call (the state carries across)
+NAM_PREWARM_S = 0.5  # NeuralAmpModelerCore NAM/lstm.cpp GetPrewarmSamples
+AIDAX_PREWARM = 2048  # AIDA-X aidadsp-plugin.cpp: zeros run through a newly loaded model
+
+
+def _njit(f):
+    return f if numba is None else numba.njit(cache=True, error_model="numpy")(f)
+
+
+@_njit
+def _lstm_run(x, w_in, w_rec, bias, h, c, out):  # pragma: no cover - compiled
+    """One LSTM layer over x (n, in): w_in (in, 4H), w_rec (H, 4H) (transposed PyTorch rows, so the
+    inner loops run along contiguous memory), gate order i, f, g, o; h and c carry over (in place);
+    out (n, H) receives h at every step."""
+    n, n_in = x.shape
+    hidden = h.shape[0]
+    z = np.empty(4 * hidden)
+    for t in range(n):
+        for k in range(4 * hidden):
+            z[k] = bias[k]
+        for j in range(n_in):
+            v = x[t, j]
+            for k in range(4 * hidden):
+                z[k] += v * w_in[j, k]
+        for j in range(hidden):
+            v = h[j]
+            for k in range(4 * hidden):
+                z[k] += v * w_rec[j, k]
+        for k in range(hidden):
+            i = 0.5 + 0.5 * np.tanh(0.5 * z[k])
+            f = 0.5 + 0.5 * np.tanh(0.5 * z[hidden + k])
+            g = np.tanh(z[2 * hidden + k])
+            o = 0.5 + 0.5 * np.tanh(0.5 * z[3 * hidden + k])
+            c[k] = f * c[k] + i * g
+            h[k] = o * np.tanh(c[k])
+            out[t, k] = h[k]
+
+
+@dataclass
+class _Layer:
+    w_ih: np.ndarray  # (4H, in)
+    w_hh: np.ndarray  # (4H, H)
+    b: np.ndarray  # (4H,)
+    h0: np.ndarray
+    c0: np.ndarray
+
+
+class Player:
+    """A model file as its plugin plays it: `process` continues from the current state; `reset`
+    returns to the file's initial state and runs the plugin's prewarm."""
+
+    def __init__(self, layers: list[_Layer], head_w: np.ndarray, head_b: float, skip: bool, inputs: int,
+                 rate: int | None, prewarm: int, in_gain: float = 1.0, out_gain: float = 1.0):
+        self.inputs, self.rate, self.prewarm, self.skip = inputs, rate, prewarm, skip
+        self.hidden = [layer.b.size // 4 for layer in layers]
+        self._layers = [(np.ascontiguousarray(layer.w_ih.T), np.ascontiguousarray(layer.w_hh.T),
+                         np.ascontiguousarray(layer.b), layer.h0, layer.c0) for layer in layers]
+        self._head_w, self._head_b = head_w, float(head_b)
+        self._in_gain, self._out_gain = in_gain, out_gain
+        self.reset()
+
+    def reset(self, prewarm: bool = True) -> None:
+        """Back to the file's initial state, then (with `prewarm`) the plugin's zeros."""
+        self._h = [h0.copy() for *_, h0, _ in self._layers]
+        self._c = [c0.copy() for *_, c0 in self._layers]
+        if prewarm and self.prewarm:
+            self.process(np.zeros((self.prewarm, self.inputs)))
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        """Output (float64, n) for input (n,) audio or (n, inputs) audio then knob channels."""
+        x = np.asarray(x, np.float64)
+        x = x[:, None] if x.ndim == 1 else x
+        if x.shape[1] != self.inputs:
+            raise InputError(f"the file takes {self.inputs} input channel(s); got {x.shape[1]}")
+        x = x.copy()
+        x[:, 0] *= self._in_gain
+        y = np.empty(len(x))
+        for start in range(0, len(x), BLOCK):
+            v = np.ascontiguousarray(x[start:start + BLOCK])
+            for k, (w_in, w_rec, b, _, _) in enumerate(self._layers):
+                out = np.empty((len(v), self.hidden[k]))
+                _lstm_run(v, w_in, w_rec, b, self._h[k], self._c[k], out)
+                v = out
+            y[start:start + BLOCK] = v @ self._head_w + self._head_b
+        if self.skip:
+            y += x[:, 0]
+        return y * self._out_gain
+
+
+def _array(value, shape: tuple[int, ...], what: str) -> np.ndarray:
+    try:
+        a = np.asarray(value, np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"{what}: not an array of numbers") from None
+    if a.shape != shape:
+        raise InputError(f"{what}: shape {a.shape}, expected {shape}")
+    return a
+
+
+def read_nam(data: dict) -> Player:
+    """A `.nam` LSTM: config {input_size, hidden_size, num_layers}; flat weights, per layer W
+    (4H, in + H) row-major, b (4H), h0 (H), c0 (H); then head weights (H) and bias."""
+    try:
+        if data["architecture"] != "LSTM":
+            raise InputError(f".nam architecture {data['architecture']!r} is not LSTM")
+        cfg = data["config"]
+        n_in, hidden, n_layers = int(cfg["input_size"]), int(cfg["hidden_size"]), int(cfg["num_layers"])
+        flat = np.asarray(data["weights"], np.float64)
+        rate = int(data.get("sample_rate", 48000))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f".nam file unusable ({exc!r})") from None
+    layers, pos = [], 0
+    for k in range(n_layers):
+        width = (n_in if k == 0 else hidden) + hidden
+        sizes = (4 * hidden * width, 4 * hidden, hidden, hidden)
+        if pos + sum(sizes) > flat.size:
+            raise InputError(f".nam file has {flat.size} weights; too few for its config")
+        w = flat[pos:pos + sizes[0]].reshape(4 * hidden, width)
+        pos += sizes[0]
+        b, h0, c0 = (flat[pos:pos + sizes[1]], flat[pos + sizes[1]:pos + sizes[1] + hidden],
+                     flat[pos + sizes[1] + hidden:pos + sizes[1] + 2 * hidden])
+        pos += sum(sizes[1:])
+        layers.append(_Layer(w[:, :width - hidden], w[:, width - hidden:], b, h0.copy(), c0.copy()))
+    if flat.size != pos + hidden + 1:
+        raise InputError(f".nam file has {flat.size} weights; its config implies {pos + hidden + 1}")
+    return Player(layers, flat[pos:pos + hidden], flat[pos + hidden], False, n_in, rate,
+                  int(NAM_PREWARM_S * rate))
+
+
+def read_aidax(data: dict) -> Player:
+    """An RTNeural / AIDA-X JSON: in_shape [.., C]; layers: `lstm` with Keras weights [kernel (C, 4H),
+    recurrent kernel (H, 4H), bias (4H)] (gate columns i, f, c, o), then one `dense` (H, 1), (1,);
+    in_skip adds channel 0; in_gain / out_gain in dB as AIDA-X applies them."""
+    try:
+        inputs = int(data["in_shape"][-1])
+        raw = data["layers"]
+        rate = data.get("metadata", {}).get("samplerate")
+        skip = bool(data.get("in_skip", 0))
+        in_gain = 10.0 ** (float(data.get("in_gain", 0.0)) / 20.0)
+        out_gain = 10.0 ** (float(data.get("out_gain", 0.0)) / 20.0)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise InputError(f"AIDA-X file unusable ({exc!r})") from None
+    if not raw or raw[-1].get("type") != "dense" or any(layer.get("type") != "lstm" for layer in raw[:-1]):
+        raise InputError("AIDA-X file: this reader plays LSTM layers followed by one dense layer")
+    layers, fan_in = [], inputs
+    for k, layer in enumerate(raw[:-1]):
+        hidden = int(layer["shape"][-1])
+        kernel, recurrent, bias = layer["weights"]
+        kernel = _array(kernel, (fan_in, 4 * hidden), f"layer {k} kernel")
+        recurrent = _array(recurrent, (hidden, 4 * hidden), f"layer {k} recurrent kernel")
+        bias = _array(bias, (4 * hidden,), f"layer {k} bias")
+        layers.append(_Layer(kernel.T, recurrent.T, bias, np.zeros(hidden), np.zeros(hidden)))
+        fan_in = hidden
+    dense_w, dense_b = raw[-1]["weights"]
+    dense_w = _array(dense_w, (fan_in, 1), "dense kernel")[:, 0]
+    dense_b = _array(dense_b, (1,), "dense bias")[0]
+    return Player(layers, dense_w, dense_b, skip, inputs, None if rate is None else int(rate), AIDAX_PREWARM,
+                  in_gain, out_gain)
+
+
+def read_proteus(data: dict) -> Player:
+    """A Proteus / NeuralPi JSON: model_data {input_size, hidden_size}; state_dict rec.weight_ih_l0
+    (4H, C), rec.weight_hh_l0 (4H, H), rec.bias_ih_l0 + rec.bias_hh_l0 (4H), lin.weight (1, H),
+    lin.bias (1); the plugin adds the dry input to the output."""
+    try:
+        md, sd = data["model_data"], data["state_dict"]
+        inputs, hidden = int(md["input_size"]), int(md["hidden_size"])
+        if md.get("unit_type", "LSTM") != "LSTM" or int(md.get("num_layers", 1)) != 1:
+            raise InputError("Proteus file: this reader plays one LSTM layer")
+        w_ih = _array(sd["rec.weight_ih_l0"], (4 * hidden, inputs), "rec.weight_ih_l0")
+        w_hh = _array(sd["rec.weight_hh_l0"], (4 * hidden, hidden), "rec.weight_hh_l0")
+        b = (_array(sd["rec.bias_ih_l0"], (4 * hidden,), "rec.bias_ih_l0")
+             + _array(sd["rec.bias_hh_l0"], (4 * hidden,), "rec.bias_hh_l0"))
+        lin_w = _array(sd["lin.weight"], (1, hidden), "lin.weight")[0]
+        lin_b = _array(sd["lin.bias"], (1,), "lin.bias")[0]
+        rate = md.get("sample_rate")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"Proteus file unusable ({exc!r})") from None
+    layer = _Layer(w_ih, w_hh, b, np.zeros(hidden), np.zeros(hidden))
+    return Player([layer], lin_w, lin_b, True, inputs, None if rate is None else int(rate), 0)
+
+
+READERS = {"nam": read_nam, "aidax": read_aidax, "proteus": read_proteus, "neuralpi": read_proteus}
+
+
+def read(fmt: str, data: dict) -> Player:
+    """The player of a `fmt` file's contents (nam, aidax, proteus or neuralpi)."""
+    if fmt not in READERS:
+        raise InputError(f"no player for format '{fmt}'")
+    return READERS[fmt](data)
