@@ -1,4 +1,5 @@
-"""The listening report: one self-contained HTML page with players, figures and metrics per effect.
+"""The listening report: one self-contained HTML page with players, figures and metrics per effect;
+and the blind ABX page (`render_listen`) that plays trials drywet.listen built, without their key.
 
 Everything the page needs is inside it (audio as 16-bit WAV and figures as PNG, both in base64
 data URIs; the CSS and self-check script of drywet/templates inlined), so it opens from disk,
@@ -390,6 +391,101 @@ def render_report(
         f"<title>{t}</title>\n<style>{_css()}</style>\n</head>\n<body>\n<main>\n"
         + "\n".join(body)
         + f"\n</main>\n{selfcheck}\n<script>{_selfcheck_js()}</script>\n</body>\n</html>\n"
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# The blind ABX page (trials built by drywet.listen; the key never reaches this module)
+
+LISTEN_ANSWERS_VERSION = 1  # drywet.listen.VERSION: the answers file the page saves
+
+
+@dataclass
+class ListenTrial:
+    """One ABX trial as the page shows it: clips A, B and X and where they come from. It has no key
+    field: which clip is the model and which X copies stays with drywet.listen."""
+
+    effect: str
+    number: int
+    where: str
+    a: np.ndarray
+    b: np.ndarray
+    x: np.ndarray
+    sample_rate: int
+
+
+LISTEN_INTRO = (
+    "For each trial, play A, B and X, as often as you like. A and B are the same few seconds of the test "
+    "part: one is the wet recording, the other the model's prediction from the same dry input, in an "
+    "order drawn at random for each trial. X is the same as one of them. Answer \"X is A\" or \"X is B\"; "
+    "when you cannot tell, guess. Headphones help; playing one clip pauses the others.\n\n"
+    "Loudness-matched: in every trial the prediction is scaled so its RMS level equals the recording's "
+    "(when that would clip, both are turned down together), so level gives nothing away. Each clip has its "
+    "own inaudible dither (one step of 16-bit audio), so X's file is never a copy of A's or B's.\n\n"
+    "The page never says whether an answer is right. Save answers downloads a JSON file; "
+    "python -m drywet listen-score FILE scores it against the key kept beside the page and writes "
+    "metrics/listening.json (per effect: trials, correct, and the p-value of doing as well by guessing)."
+)
+
+
+def _listen_trial_html(t: ListenTrial, index: int) -> str:
+    where = f' <span class="where">{html.escape(t.where)}</span>' if t.where else ""
+    clips = []
+    for name, samples in (("A", t.a), ("B", t.b), ("X", t.x)):
+        clips.append(
+            f'<div class="clip abx-{name.lower()}"><div class="clip-label">{name}</div>'
+            f'<audio controls preload="auto" title="{name}" src="{wav_data_uri(samples, t.sample_rate)}"></audio></div>'
+        )
+    answers = "".join(
+        f'<label><input type="radio" name="trial-{index}" value="{c}"> X is {c}</label>' for c in ("A", "B")
+    )
+    return (
+        f'<fieldset class="trial" data-effect="{html.escape(t.effect)}" data-trial="{int(t.number)}">'
+        f"<legend>Trial {int(t.number)}{where}</legend>"
+        f'<div class="abx-clips">{"".join(clips)}</div><div class="abx-answer">{answers}</div></fieldset>'
+    )
+
+
+def render_listen(title: str, trials: Sequence[ListenTrial], page_id: str, intro: str = LISTEN_INTRO) -> str:
+    """The blind ABX page as one HTML string: per effect its trials (players A, B, X and the two
+    answers), then the Save answers button. The output depends only on the inputs."""
+    t = html.escape(title)
+    effects: dict[str, list[tuple[int, ListenTrial]]] = {}
+    for i, trial in enumerate(trials):
+        effects.setdefault(trial.effect, []).append((i, trial))
+    slugs = _slugs(effects)
+    body = ["<header>", f"<h1>{t}</h1>", _paragraphs(intro),
+            f'<p class="page-id">Page <code>{html.escape(page_id)}</code>, {len(trials)} trials.</p>']
+    links = [f'<li><a href="#{slug}">{html.escape(fx)}</a></li>' for fx, slug in zip(effects, slugs, strict=True)]
+    if links:
+        body.append(f"<nav><ul>{''.join(links)}</ul></nav>")
+    body.append("</header>")
+    for (fx, items), slug in zip(effects.items(), slugs, strict=True):
+        body.append(f'<section class="abx-effect" id="{slug}"><h2>{html.escape(fx)} '
+                    f'<span class="name">{len(items)} trials</span></h2>')
+        body.extend(_listen_trial_html(trial, i) for i, trial in items)
+        body.append("</section>")
+    body.append(
+        '<section class="abx-save"><p><span id="answered">0</span> of '
+        f'<span id="total">{len(trials)}</span> trials answered.</p>'
+        '<p><button type="button" id="save">Save answers</button> <span id="saved" role="status"></span></p>'
+        '<textarea id="saved-json" readonly hidden rows="6" aria-label="the saved answers, '
+        'to copy if the download did not start"></textarea></section>'
+    )
+    selfcheck = (
+        f'<div id="selfcheck" hidden data-state="not-run" data-audio-total="{3 * len(trials)}" '
+        'data-audio-ready="0" data-audio-failed="0" data-images-total="0" data-images-ok="0"></div>'
+    )
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="color-scheme" content="light">\n'
+        f"<title>{t}</title>\n<style>{_css()}{_template('listen.css')}</style>\n</head>\n<body>\n"
+        f'<main id="listen" data-page="{html.escape(page_id)}" data-version="{LISTEN_ANSWERS_VERSION}">\n'
+        + "\n".join(body)
+        + f"\n</main>\n{selfcheck}\n<script>{_selfcheck_js()}</script>\n"
+        f"<script>{_template('listen.js')}</script>\n</body>\n</html>\n"
     )
 
 
