@@ -115,8 +115,9 @@ def bench_one(structure, kind: str, dry: np.ndarray, wet: np.ndarray, sizes: Siz
     """All columns of one table row."""
     from drywet.cost import measure_rtf, model_size_kib, rtf_single_thread
     from drywet.inference import save_model
+    from drywet.kinds import macs_per_sample
     from drywet.meta import ModelMeta
-    from drywet.models import lstm_param_count, macs_per_sample
+    from drywet.models import lstm_param_count
 
     model, train_rate = train_throughput(structure, kind, dry, wet, sizes)
     meta = ModelMeta(effect="bench", kind=kind, structure=structure.name, layers=structure.layers,
@@ -155,7 +156,8 @@ def markdown_table(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from drywet.models import KINDS, STRUCTURES, check_kind, get_structure
+    from drywet.kinds import KINDS, check_kind
+    from drywet.models import STRUCTURES, get_structure
 
     ap = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller sizes (about 2 minutes in all)")

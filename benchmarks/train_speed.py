@@ -72,8 +72,9 @@ def _framed(structure, variant: str, frames: int, epochs: int) -> tuple[float, f
     import keras
 
     from drywet.fused import fused_twin
+    from drywet.kinds.common import make_esr_metric
     from drywet.kinds.framed import build_model, framed_dataset
-    from drywet.train import make_esr_metric, set_determinism
+    from drywet.train import set_determinism
 
     set_determinism(1)
     rng = np.random.default_rng(0)

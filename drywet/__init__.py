@@ -1,4 +1,7 @@
-"""drywet: learn an analog guitar effect from a dry and a wet recording with Keras LSTMs."""
+"""drywet: learn an analog guitar effect from a dry and a wet recording with Keras LSTMs.
+
+Besides the version, the package holds two helpers every layer may use (it imports nothing of drywet):
+`quiet_tensorflow` and `show_progress`."""
 
 import os
 import sys
@@ -28,3 +31,15 @@ def quiet_tensorflow() -> None:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+def show_progress(done: int, total: int, enabled: bool) -> None:
+    """Redraw a 30-character progress bar on standard error (`done` of `total` units, a newline
+    once done); nothing when not `enabled`."""
+    if enabled:
+        width = 30
+        filled = int(width * done / max(total, 1))
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {100 * done / max(total, 1):5.1f}%")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()

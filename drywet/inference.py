@@ -1,22 +1,23 @@
-"""Run a trained model over audio (framed: batched frames; sequence: drywet.stream's exact carried-state
-loop), one `predict` for both kinds; saving and loading a model together with the metadata needed to
-run it."""
+"""Run a trained model over audio, one `predict` for both kinds (each kind's own `predict`: framed,
+batched frames; sequence, drywet.stream's exact carried-state loop); saving and loading a model
+together with the metadata needed to run it."""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from drywet import quiet_tensorflow
+from drywet.antialias import downsample, upsample
 from drywet.errors import InputError
 from drywet.fileio import atomic_write
+from drywet.kinds import get_kind
+from drywet.knobs import knob_values
 from drywet.meta import CHECKPOINT_GLOB, ModelMeta, checkpoint_epoch
 
 # Fixed stamps inside a saved .keras file (a zip): the same weights always give the same bytes.
@@ -107,48 +108,15 @@ def checkpoints(model_dir: str | os.PathLike) -> dict[int, Path]:
     return {checkpoint_epoch(p): p for p in sorted(folder.glob(CHECKPOINT_GLOB))}
 
 
-def _progress(done: int, total: int, enabled: bool) -> None:
-    if enabled:
-        width = 30
-        filled = int(width * done / max(total, 1))
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {100 * done / max(total, 1):5.1f}%")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
-def predict_framed(model, dry: np.ndarray, frame: int, batch_size: int = 8192,
-                   progress: bool = False) -> np.ndarray:
-    """One prediction per dry sample (causal: the frame ends at that sample; zeros before start).
-
-    Frames are views of the left-padded signal; only one batch is materialised at a time.
-    """
-    import tensorflow as tf
-
-    x = np.concatenate([np.zeros(frame - 1, np.float32), np.asarray(dry, np.float32)])
-    windows = sliding_window_view(x, frame)
-    call = tf.function(lambda b: model(b, training=False), reduce_retracing=True)
-    out = np.empty(len(dry), np.float32)
-    for i in range(0, len(dry), batch_size):
-        batch = np.ascontiguousarray(windows[i:i + batch_size])[..., None]
-        out[i:i + len(batch)] = call(tf.constant(batch)).numpy()[:, 0]
-        _progress(min(i + batch_size, len(dry)), len(dry), progress)
-    return out
-
-
 def predict(model, meta: ModelMeta, dry: np.ndarray, batch_size: int = 8192, progress: bool = False,
             knobs: Mapping[str, float] | Sequence[float] | None = None) -> np.ndarray:
     """Predict the wet signal for `dry` with a model of either kind (same length as `dry`, float32).
 
     A model trained with `oversample` k runs at k times the rate between interpolation and decimation.
     A sequence model streams exactly (drywet.stream: the state carried from the first sample to the
-    last); a knob model takes its settings in `knobs` (by name, see `drywet.stream.knob_values`),
+    last); a knob model takes its settings in `knobs` (by name, see `drywet.knobs.knob_values`),
     which become its constant input channels after the audio.
     """
-    from drywet.antialias import downsample, upsample
-    from drywet.kinds import get_kind
-    from drywet.stream import knob_values
-
     values = knob_values(meta, knobs)
     factor = meta.oversample
     x = upsample(dry, factor)

@@ -12,7 +12,7 @@ has no `knobs.json` and keeps the plain layout. Training lays the positions' par
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +39,7 @@ class Positions:
         return len(self.labels)
 
     def settings(self, i: int) -> dict[str, float]:
-        """Position i's knob values by name (what `drywet.stream.knob_values` takes)."""
+        """Position i's knob values by name (what `knob_values` takes)."""
         return dict(zip(self.names, self.values[i], strict=True))
 
     def table(self) -> np.ndarray:
@@ -109,10 +109,30 @@ def join(parts: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return (parts[0] if len(parts) == 1 else np.concatenate(parts)), bounds
 
 
+def knob_values(meta, knobs: Mapping[str, float] | Sequence[float] | None) -> list[float]:
+    """A knob model's knob values in channel order (`meta.knobs`, its model.json) from a name -> value
+    mapping (or a sequence in order); InputError naming what is missing or unknown."""
+    names = tuple(getattr(meta, "knobs", ()) or ())
+    if knobs is None:
+        knobs = {}
+    if not isinstance(knobs, Mapping):
+        values = [float(v) for v in knobs]
+        if len(values) != len(names):
+            raise InputError(f"the model has {len(names)} knob(s); got {len(values)} value(s)")
+        return values
+    unknown = sorted(set(knobs) - set(names))
+    if unknown:
+        raise InputError(f"unknown knob(s) {', '.join(unknown)}; the model's knobs: {', '.join(names) or 'none'}")
+    missing = [k for k in names if k not in knobs]
+    if missing:
+        raise InputError(f"the model needs a value for knob(s) {', '.join(missing)} (--knob NAME=VALUE, 0 to 1)")
+    return [float(knobs[k]) for k in names]
+
+
 def metric_key(name: str, label: str) -> str:
     """`esr_gain20`: a per-position metric's key."""
     return f"{name}_{label}"
 
 
-__all__ = ["KNOBS_FILE", "Positions", "from_params", "join", "knob_label", "metric_key",
+__all__ = ["KNOBS_FILE", "Positions", "from_params", "join", "knob_label", "knob_values", "metric_key",
            "read_positions", "require_sequence", "takes", "write_positions"]

@@ -1,10 +1,14 @@
-"""How close a prediction came to the target (wet) signal: MAE, R², ESR and spectral metrics.
+"""How close a prediction came to the target (wet) signal: MAE, R², ESR and spectral metrics, and
+METRICS, the table of every number and word in metrics/<fx>.json.
 
-Every function takes two 1-D arrays of equal length, `target` and `pred`, in full-scale units
+Every metric function takes two 1-D arrays of equal length, `target` and `pred`, in full-scale units
 (1.0 = 0 dBFS), and accumulates in float64 whatever the input dtype.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
@@ -155,19 +159,13 @@ def hf_error_db(target: np.ndarray, pred: np.ndarray, sr: float, cutoff_hz: floa
 def compute_all(
     target: np.ndarray, pred: np.ndarray, sr: float, hf_cutoff_hz: float = 8000.0
 ) -> dict[str, float]:
-    """All metrics as a flat dict (keys: mae, r2, esr, esr_preemph, stft_distance,
-    hf_error_ratio, hf_error_db), ready to be written as metrics JSON."""
+    """Every metric of METRICS computed from the two signals, as a flat dict (mae, r2, esr,
+    esr_preemph, stft_distance, hf_error_ratio, hf_error_db), ready to be written as metrics JSON."""
     t, p = _pair(target, pred)
-    hf_ratio = hf_error_ratio(t, p, sr, hf_cutoff_hz)
-    return {
-        "mae": mae(t, p),
-        "r2": r2(t, p),
-        "esr": esr(t, p),
-        "esr_preemph": esr_preemph(t, p),
-        "stft_distance": stft_distance(t, p, sr),
-        "hf_error_ratio": hf_ratio,
-        "hf_error_db": ratio_db(hf_ratio),
-    }
+    # The HF ratio first: its checks (rate, cutoff, HF energy in the target) speak before R²'s and ESR's.
+    done = {"hf_error_ratio": hf_error_ratio(t, p, sr, hf_cutoff_hz)}
+    return {m.name: done[m.name] if m.name in done else m.function(t, p, sr, hf_cutoff_hz)
+            for m in METRICS.values() if m.function is not None}
 
 
 def realtime_factor(seconds_audio: float, seconds_compute: float) -> float:
@@ -175,3 +173,78 @@ def realtime_factor(seconds_audio: float, seconds_compute: float) -> float:
     if not seconds_compute > 0:
         raise ValueError(f"compute time must be positive, got {seconds_compute} s")
     return float(seconds_audio) / float(seconds_compute)
+
+
+# ----------------------------------------------------------------------------------------------
+# The table of metrics: what metrics/<fx>.json holds, and where each entry is shown.
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One entry of metrics/<fx>.json.
+
+    function: (target, pred, sample_rate, hf_cutoff_hz) -> value, for the metrics of the two signals
+        (`compute_all` runs them); None for those measured elsewhere, named by `source`.
+    source: "signals" (here), "capture" (drywet.capture's checks) or "evaluate" (the evaluate stage,
+        from the model, its cost and the earlier stages' timings).
+    unit: "" when dimensionless; "text" for a word. digits: decimals metrics JSON keeps (None: as
+        measured; drywet.capture keeps 4 significant digits). better: "lower", "higher" or "" (neither).
+    report: its column in the report's per-effect table (1 first; None: not shown). study: a column of
+        the study table. checkpoint: also scored on every checkpoint (metrics/epochs/<fx>.json).
+    """
+
+    name: str
+    function: Callable[[np.ndarray, np.ndarray, float, float], float] | None
+    unit: str
+    digits: int | None
+    better: str
+    source: str = "signals"
+    report: int | None = None
+    study: bool = False
+    checkpoint: bool = False
+
+    @property
+    def is_text(self) -> bool:
+        return self.unit == "text"
+
+
+DEFAULT_DIGITS = 6  # a float metrics JSON holds that the table does not name (a knob position's esr_<label>)
+
+# In the order of the study's columns. A new metric: its function above and one line here.
+METRICS: dict[str, Metric] = {m.name: m for m in (
+    Metric("macs_per_sample", None, "multiply-adds per sample", None, "lower", "evaluate", report=11, study=True),
+    Metric("mae", lambda t, p, sr, hz: mae(t, p), "full scale", 6, "lower", report=5, study=True),
+    Metric("r2", lambda t, p, sr, hz: r2(t, p), "", 6, "higher", report=6, study=True),
+    Metric("esr", lambda t, p, sr, hz: esr(t, p), "", 6, "lower", report=2, study=True, checkpoint=True),
+    Metric("esr_preemph", lambda t, p, sr, hz: esr_preemph(t, p), "", 6, "lower", report=7, study=True),
+    Metric("stft_distance", lambda t, p, sr, hz: stft_distance(t, p, sr), "decades", 6, "lower", report=8,
+           study=True, checkpoint=True),
+    Metric("hf_error_ratio", hf_error_ratio, "", 6, "lower", study=True),
+    Metric("hf_error_db", hf_error_db, "dB", 6, "lower", report=9, study=True, checkpoint=True),
+    Metric("esr_floor", None, "", None, "lower", "capture", report=3, study=True),
+    Metric("noise_floor_dbfs", None, "dBFS", None, "lower", "capture", study=True),
+    Metric("repeat_esr", None, "", None, "lower", "capture", report=4, study=True),
+    Metric("model_kib", None, "KiB", 1, "lower", "evaluate", study=True),
+    Metric("rtf", None, "x real time", 3, "higher", "evaluate", report=12, study=True),
+    Metric("rtf_1thread", None, "x real time", 3, "higher", "evaluate", study=True),
+    Metric("train_seconds", None, "s", 3, "lower", "evaluate", study=True),
+    Metric("test_seconds", None, "s", 3, "", "evaluate", study=True),
+    Metric("verdict", None, "text", None, "", "capture", report=1, study=True),
+    Metric("exports", None, "text", None, "", "evaluate", study=True),
+    Metric("params", None, "weights", None, "", "evaluate", report=10),
+    Metric("repeat_seconds", None, "s", None, "", "capture"),
+)}
+
+REPORT_KEYS = tuple(sorted((m.name for m in METRICS.values() if m.report), key=lambda k: METRICS[k].report))
+STUDY_NUMBERS = tuple(m.name for m in METRICS.values() if m.study and not m.is_text)
+STUDY_WORDS = tuple(m.name for m in METRICS.values() if m.study and m.is_text)
+CHECKPOINT_KEYS = tuple(m.name for m in METRICS.values() if m.checkpoint)
+
+
+def rounded(name: str, value):
+    """`value` with the decimals METRICS keeps for `name` (DEFAULT_DIGITS for a float it does not name);
+    integers, words and None as they are."""
+    if not isinstance(value, float):
+        return value
+    digits = METRICS[name].digits if name in METRICS else DEFAULT_DIGITS
+    return value if digits is None else round(value, digits)

@@ -1,14 +1,13 @@
-"""The named LSTM structures and their Keras models (each kind in drywet/kinds builds its own)."""
+"""The named LSTM structures and their LSTM stacks; each kind in drywet/kinds builds its Keras model
+from them (`drywet.kinds.build_model`: a structure and a kind -> keras.Model)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from drywet.errors import ConfigError
-from drywet.kinds import KINDS, check_kind, get_kind
 
-__all__ = ["KINDS", "STRUCTURES", "Structure", "build_model", "check_kind", "get_structure", "lstm_param_count",
-           "lstm_stack", "macs_per_sample"]
+__all__ = ["STRUCTURES", "Structure", "get_structure", "lstm_param_count", "lstm_stack"]
 
 
 @dataclass(frozen=True)
@@ -54,15 +53,6 @@ def lstm_param_count(layers: int, units: int, inputs: int = 1) -> int:
     return total + units + 1
 
 
-def macs_per_sample(structure: Structure, kind: str) -> int:
-    """Multiply-adds per output sample: the framed kind reruns the LSTM over a whole frame."""
-    per_step, n_in = 0, 1
-    for _ in range(structure.layers):
-        per_step += 4 * structure.units * (n_in + structure.units)
-        n_in = structure.units
-    return per_step * get_kind(kind).lstm_steps(structure) + structure.units
-
-
 def lstm_stack(x, structure: Structure, sequences: bool):
     """The structure's LSTM layers (`lstm_1`, `lstm_2`, ...) applied to x; the last returns every
     time step when `sequences`, else only its final state."""
@@ -72,15 +62,3 @@ def lstm_stack(x, structure: Structure, sequences: bool):
         last = i == structure.layers - 1
         x = keras.layers.LSTM(structure.units, return_sequences=sequences or not last, name=f"lstm_{i + 1}")(x)
     return x
-
-
-def build_model(structure: Structure, kind: str = "framed", seed: int = 0, skip: bool = False):
-    """Keras model of `kind` (see drywet/kinds): input `dry`, LSTM layer(s) `lstm_<i>`, Dense(1) `wet`;
-    with `skip` (sequence kind only) an Add `skip` puts the dry input on the output.
-    Keras is seeded with `seed` first, so the same seed gives the same initial weights.
-    """
-    import keras
-
-    k = get_kind(kind)
-    keras.utils.set_random_seed(seed)
-    return k.build_model(structure, skip=skip)

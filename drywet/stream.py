@@ -20,12 +20,13 @@ rate (oversampling, knobs by name).
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 
+from drywet import show_progress
 from drywet.errors import ConfigError, InputError
 
 PROGRESS_BLOCK = 1 << 16  # samples per compiled call when a progress bar is shown
@@ -429,12 +430,10 @@ def run_sequence(weights: SequenceWeights, x: np.ndarray, progress: bool = False
     stream = SequenceStream(weights, knobs)
     if not progress:
         return stream.process(audio)
-    from drywet.inference import _progress
-
     y = np.empty(audio.size, np.float32)
     for i in range(0, audio.size, PROGRESS_BLOCK):
         y[i:i + PROGRESS_BLOCK] = stream.process(audio[i:i + PROGRESS_BLOCK])
-        _progress(min(i + PROGRESS_BLOCK, audio.size), audio.size, True)
+        show_progress(min(i + PROGRESS_BLOCK, audio.size), audio.size, True)
     return y
 
 
@@ -443,26 +442,6 @@ def stream_model(model, meta, x: np.ndarray, progress: bool = False) -> np.ndarr
     model; `meta`, when given, is checked against the model's skip path). `drywet.inference.predict`
     is the entry point at the audio rate, with oversampling and knobs by name."""
     return run_sequence(SequenceWeights.from_keras(model, meta), x, progress)
-
-
-def knob_values(meta, knobs: Mapping[str, float] | Sequence[float] | None) -> list[float]:
-    """Knob values in channel order from a name -> value mapping (or a sequence in order);
-    InputError naming what is missing or unknown."""
-    names = tuple(getattr(meta, "knobs", ()) or ())
-    if knobs is None:
-        knobs = {}
-    if not isinstance(knobs, Mapping):
-        values = [float(v) for v in knobs]
-        if len(values) != len(names):
-            raise InputError(f"the model has {len(names)} knob(s); got {len(values)} value(s)")
-        return values
-    unknown = sorted(set(knobs) - set(names))
-    if unknown:
-        raise InputError(f"unknown knob(s) {', '.join(unknown)}; the model's knobs: {', '.join(names) or 'none'}")
-    missing = [k for k in names if k not in knobs]
-    if missing:
-        raise InputError(f"the model needs a value for knob(s) {', '.join(missing)} (--knob NAME=VALUE, 0 to 1)")
-    return [float(knobs[k]) for k in names]
 
 
 def reference_sequence(weights: SequenceWeights, x: np.ndarray) -> np.ndarray:

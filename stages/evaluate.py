@@ -1,5 +1,8 @@
 """Stage `evaluate@<fx>`: metrics on the whole test part, inference cost, and the plots.
 
+metrics/<fx>.json holds the entries of drywet.metrics.METRICS (which also says each one's decimals);
+the ones measured on the two signals come from `metrics.compute_all`.
+
 For a knob-conditioned effect the metrics cover every position's test part together, and
 `esr_<label>` (e.g. `esr_gain20`) each position's alone; the capture checks measure each take apart.
 """
@@ -17,8 +20,9 @@ from drywet.cost import measure_rtf, rtf_single_thread
 from drywet.errors import InputError
 from drywet.export import exportable_formats
 from drywet.inference import load_model
+from drywet.kinds import macs_per_sample
 from drywet.meta import checkpoint_epoch
-from drywet.models import get_structure, macs_per_sample
+from drywet.models import get_structure
 from drywet.params import EvaluateParams, load_section
 from stages.common import run, staged_dir, write_json
 
@@ -57,11 +61,11 @@ def main() -> None:
         "params": meta.params,
         # An oversampled model runs `oversample` steps per output sample at the audio rate.
         "macs_per_sample": macs_per_sample(structure, meta.kind) * meta.oversample,
-        "model_kib": round((mdir / "model.keras").stat().st_size / 1024, 1),
+        "model_kib": (mdir / "model.keras").stat().st_size / 1024,
         # Real-time factor (seconds of audio per second of compute) on the same probe signal, with
         # TensorFlow's default threads and with one thread (in a subprocess: threads are fixed at start).
-        "rtf": round(measure_rtf(model, meta, sr, seconds=p.rtf_seconds), 3),
-        "rtf_1thread": round(rtf_single_thread(str(mdir / "model.keras"), seconds=p.rtf_seconds), 3),
+        "rtf": measure_rtf(model, meta, sr, seconds=p.rtf_seconds),
+        "rtf_1thread": rtf_single_thread(str(mdir / "model.keras"), seconds=p.rtf_seconds),
         "train_seconds": train_seconds,
         # Which plugin formats this model loads in (none for framed models).
         "exports": ", ".join(exportable_formats(model, meta)) or "none",
@@ -75,7 +79,7 @@ def main() -> None:
     by_epoch = {}
     for epoch, y in sorted({**ckpts, meta.final_epoch: pred[start:start + n_ex]}.items()):
         m = metrics.compute_all(excerpt, y, sr, cutoff)
-        by_epoch[f"e{epoch:03d}"] = {k: round(float(m[k]), 6) for k in ("esr", "hf_error_db", "stft_distance")}
+        by_epoch[f"e{epoch:03d}"] = {k: metrics.rounded(k, float(m[k])) for k in metrics.CHECKPOINT_KEYS}
 
     title = f"{args.effect} · {meta.structure} ({meta.kind}) · {meta.train_examples} examples · " \
             f"{meta.epochs_label}"
@@ -93,8 +97,7 @@ def main() -> None:
         checks = capture.capture_checks_parts(dry, target, sr, result["esr"], bounds)
     else:
         checks = capture.capture_checks(dry, target, sr, result["esr"])
-    write_json(args.metrics, {**{k: (round(v, 6) if isinstance(v, float) else v) for k, v in result.items()},
-                              **checks})
+    write_json(args.metrics, {**{k: metrics.rounded(k, v) for k, v in result.items()}, **checks})
     print(f"{args.effect}: ESR {result['esr']:.4f}  MAE {result['mae']:.5f}  R2 {result['r2']:.4f}  "
           f"HF error {result['hf_error_db']:.1f} dB  ({checks['verdict']}; ESR floor {checks['esr_floor']})",
           flush=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from drywet import audio, knobs
 from drywet.meta import ModelMeta, checkpoint_epoch
+from drywet.metrics import REPORT_KEYS
 from drywet.params import ReportParams, load_effects, load_section
 from drywet.report import AudioClip, EffectSection, Figure, capture_checks, excerpt, save_section
 from stages.common import run, staged_dir
@@ -22,8 +23,7 @@ FIGURES = (("spectrograms", "Spectrograms of target and prediction (same colour 
            ("error_spectrum", "Long-term spectrum of target, prediction and error"),
            ("waveforms", "Waveforms: dry, target, prediction"),
            ("checkpoints", "Spectrogram at each saved checkpoint epoch"))
-TABLE_KEYS = ("verdict", "esr", "esr_floor", "repeat_esr", "mae", "r2", "esr_preemph", "stft_distance",
-              "hf_error_db", "params", "macs_per_sample", "rtf")
+TABLE_KEYS = REPORT_KEYS  # the per-effect table's metric columns, from the table of metrics
 
 
 def main() -> None:

@@ -14,8 +14,9 @@ import pytest
 from drywet.cost import CostError, measure_rtf, model_size_kib, probe_signal, rtf_single_thread
 from drywet.errors import DrywetError, InputError
 from drywet.inference import save_model
+from drywet.kinds import build_model
 from drywet.meta import ModelMeta
-from drywet.models import Structure, build_model, lstm_param_count
+from drywet.models import Structure, lstm_param_count
 
 ROOT = Path(__file__).resolve().parent.parent
 SR = 8000

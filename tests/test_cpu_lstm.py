@@ -81,7 +81,8 @@ def test_twin_layer_matches_the_plain_model_in_both_modes() -> None:
     import tensorflow as tf
 
     from drywet.fused import fused_twin, plain_weights_into
-    from drywet.models import build_model, get_structure
+    from drywet.kinds import build_model
+    from drywet.models import get_structure
 
     plain = build_model(get_structure("l2_u16_f32"), "framed", seed=2)
     twin = fused_twin(plain, "cpu")

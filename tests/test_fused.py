@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from drywet.fused import fused_twin, plain_weights_into
-from drywet.models import build_model, get_structure
+from drywet.kinds import build_model
+from drywet.models import get_structure
 
 
 @pytest.mark.parametrize(("structure", "skip"), [("l1_u16_f32", False), ("l2_u16_f32", True)])

@@ -1,8 +1,11 @@
-"""Metrics: exact values on hand-made cases, and the spectral metrics' sensitivities."""
+"""Metrics: exact values on hand-made cases, the spectral metrics' sensitivities, and the table of
+metrics (METRICS) that the evaluate stage, the report and the study read."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -150,3 +153,64 @@ def test_realtime_factor() -> None:
     assert metrics.realtime_factor(96.0, 12.0) == 8.0
     with pytest.raises(ValueError):
         metrics.realtime_factor(1.0, 0.0)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _dict_keys(path: Path, target: str) -> set[str]:
+    """String keys of the dict literals passed to `<target>.update(...)` or assigned to `<target>`,
+    and of `<target>["key"] = ...` assignments, in the module at `path`."""
+    keys = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        dicts = []
+        if (isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "update"
+                and getattr(node.func.value, "id", None) == target):
+            dicts = [a for a in node.args if isinstance(a, ast.Dict)]
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                if isinstance(t, ast.Name) and t.id == target and isinstance(node.value, ast.Dict):
+                    dicts.append(node.value)
+                if (isinstance(t, ast.Subscript) and getattr(t.value, "id", None) == target
+                        and isinstance(t.slice, ast.Constant)):
+                    keys.add(t.slice.value)
+        for d in dicts:
+            keys.update(k.value for k in d.keys if isinstance(k, ast.Constant))
+    return keys
+
+
+def test_the_table_names_what_each_source_writes(target: np.ndarray) -> None:
+    """compute_all returns the table's signal metrics, the evaluate stage adds its own entries and
+    drywet.capture its checks: together, every entry of the table and nothing else."""
+    by_source = {s: {m.name for m in metrics.METRICS.values() if m.source == s}
+                 for s in ("signals", "evaluate", "capture")}
+    assert set().union(*by_source.values()) == set(metrics.METRICS)
+    assert set(metrics.compute_all(target, 0.9 * target, SR, 8000.0)) == by_source["signals"]
+    assert all((m.function is not None) == (m.source == "signals") for m in metrics.METRICS.values())
+    assert _dict_keys(ROOT / "stages" / "evaluate.py", "result") == by_source["evaluate"]
+    assert _dict_keys(ROOT / "drywet" / "capture.py", "out") == by_source["capture"]
+    assert all(m.better in ("lower", "higher", "") for m in metrics.METRICS.values())
+
+
+def test_the_table_orders_the_report_and_the_study() -> None:
+    """The report's per-effect columns and the study's columns, in the order they have always had."""
+    from drywet.study.table import METRIC_KEYS, TEXT_KEYS
+    from stages.section import TABLE_KEYS
+
+    assert TABLE_KEYS == ("verdict", "esr", "esr_floor", "repeat_esr", "mae", "r2", "esr_preemph",
+                          "stft_distance", "hf_error_db", "params", "macs_per_sample", "rtf")
+    assert METRIC_KEYS == ("macs_per_sample", "mae", "r2", "esr", "esr_preemph", "stft_distance", "hf_error_ratio",
+                           "hf_error_db", "esr_floor", "noise_floor_dbfs", "repeat_esr", "model_kib", "rtf",
+                           "rtf_1thread", "train_seconds", "test_seconds")
+    assert TEXT_KEYS == ("verdict", "exports")
+    assert metrics.CHECKPOINT_KEYS == ("esr", "stft_distance", "hf_error_db")
+
+
+def test_rounded_keeps_the_tables_decimals() -> None:
+    assert metrics.rounded("esr", 0.123456789) == 0.123457
+    assert metrics.rounded("rtf", 12.34567) == 12.346
+    assert metrics.rounded("model_kib", 41.26) == 41.3
+    assert metrics.rounded("esr_gain20", 0.123456789) == 0.123457  # a knob position's ESR: the default
+    assert metrics.rounded("esr_floor", 0.000123456) == 0.000123456  # capture checks come rounded
+    assert metrics.rounded("params", 1234) == 1234 and metrics.rounded("verdict", "great") == "great"

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from drywet.errors import ConfigError
-from drywet.kinds import get_kind
-from drywet.models import STRUCTURES, build_model, get_structure, lstm_param_count, macs_per_sample
+from drywet.kinds import build_model, get_kind, macs_per_sample
+from drywet.models import STRUCTURES, get_structure, lstm_param_count
 
 
 @pytest.mark.parametrize("name", sorted(STRUCTURES))

@@ -12,8 +12,10 @@ from drywet import stream
 from drywet.bench.material import make_dry
 from drywet.errors import ConfigError, InputError
 from drywet.inference import predict
+from drywet.kinds import build_model
+from drywet.knobs import knob_values
 from drywet.meta import ModelMeta
-from drywet.models import build_model, get_structure
+from drywet.models import get_structure
 from drywet.stream import (
     TANH_CLIP,
     TANH_MAX_ERROR,
@@ -21,7 +23,6 @@ from drywet.stream import (
     SequenceStream,
     SequenceWeights,
     activations,
-    knob_values,
     reference_sequence,
     run_sequence,
     stream_model,

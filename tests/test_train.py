@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from drywet import train
-from drywet.kinds import Audio, framed, sequence
-from drywet.models import build_model, get_structure
+from drywet.kinds import Audio, build_model, framed, sequence
+from drywet.models import get_structure
 from drywet.params import TrainParams, TrainSequenceParams
 from drywet.split import sample_frame_starts
 

@@ -1,4 +1,4 @@
-"""Model kinds: how a model of each kind sees the audio, one module per kind.
+"""Model kinds: how a model of each kind sees the audio, one module per kind, and the registry of them.
 
 Each kind module (`framed`, `sequence`) provides the same small interface:
 
@@ -9,25 +9,30 @@ Each kind module (`framed`, `sequence`) provides the same small interface:
     datasets(audio, index, cfg, start_epoch=0)     tf.data pipelines and the steps per epoch (from an epoch on)
     compile_args(cfg, steps_per_epoch) -> dict     optimizer, loss and metrics for `compile`
     KEEP_BEST                                      keep the best validation epoch's weights (else the last)
-    training_kernel(cfg) -> str | None             the LSTM kernel `fit` trains with: "block" (drywet.fused),
-                                                   "cpu" (drywet.cpu_lstm), None (keras.layers.LSTM);
-                                                   models are saved as plain Keras either way
+    training_kernel(cfg) -> str | None             the LSTM kernel drywet.train's `fit` trains with: "block"
+                                                   (drywet.fused), "cpu" (drywet.cpu_lstm), None
+                                                   (keras.layers.LSTM); models are saved as plain Keras either way
     predict(model, x, batch_size, progress)        one output sample per input sample
 
-A new kind is one new module here plus its name in KINDS.
+`common` holds what they share (`Index`, `Audio`, the tf.data helpers, the ESR metric). A kind never
+imports the training loop (drywet.train) or a training kernel: it names its kernel, `fit` picks it.
+A new kind is one new module here plus its name in `drywet.params.KIND_NAMES`; KINDS below is built from it.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from types import ModuleType
 
-import numpy as np
-
 from drywet.errors import ConfigError
+from drywet.kinds.common import Audio, Index, merge_indexes
+from drywet.models import Structure
+from drywet.params import KIND_NAMES
 
-KINDS = ("framed", "sequence")
+# The registry: kind name -> its module (drywet/kinds/<name>.py).
+KINDS: dict[str, ModuleType] = {name: importlib.import_module(f"drywet.kinds.{name}") for name in KIND_NAMES}
+
+__all__ = ["KINDS", "Audio", "Index", "build_model", "check_kind", "get_kind", "macs_per_sample", "merge_indexes"]
 
 
 def check_kind(kind: str) -> str:
@@ -39,62 +44,25 @@ def check_kind(kind: str) -> str:
 
 def get_kind(kind: str) -> ModuleType:
     """The module implementing `kind` (ConfigError listing the valid kinds when unknown)."""
-    return importlib.import_module(f"drywet.kinds.{check_kind(kind)}")
+    return KINDS[check_kind(kind)]
 
 
-@dataclass(frozen=True)
-class Index:
-    """Training and validation examples as start indices into the audio, never copies.
-
-    train: framed: (count,) frame starts; sequence: (epochs, segments) segment starts, one row per
-        epoch. val: (n,) starts. length: samples per example. supervised: scored samples per epoch.
+def build_model(structure: Structure, kind: str = "framed", seed: int = 0, skip: bool = False):
+    """Keras model of `kind`: input `dry`, LSTM layer(s) `lstm_<i>`, Dense(1) `wet`; with `skip`
+    (sequence kind only) an Add `skip` puts the dry input on the output.
+    Keras is seeded with `seed` first, so the same seed gives the same initial weights.
     """
+    import keras
 
-    train: np.ndarray
-    val: np.ndarray
-    length: int
-    supervised: int
-
-
-@dataclass(frozen=True)
-class Audio:
-    """The training and validation parts (float32, at the model's rate).
-
-    A knob-conditioned capture lays its positions' parts end to end: `knobs` (positions, knobs) holds
-    each position's knob values and `train_bounds` / `val_bounds` (positions + 1,) where each
-    position's part starts (and the last ends); examples never straddle two positions (see
-    `merge_indexes`), and the sequence kind feeds the knob values as constant input channels.
-    """
-
-    train_dry: np.ndarray
-    train_wet: np.ndarray
-    val_dry: np.ndarray
-    val_wet: np.ndarray
-    knobs: np.ndarray | None = None
-    train_bounds: np.ndarray | None = None
-    val_bounds: np.ndarray | None = None
+    k = get_kind(kind)
+    keras.utils.set_random_seed(seed)
+    return k.build_model(structure, skip=skip)
 
 
-def merge_indexes(indexes: list[Index], train_lengths: list[int], val_lengths: list[int], seed: int,
-                  cap: int | None = None) -> Index:
-    """One Index over several takes laid end to end (a knob-conditioned capture's positions), from
-    each take's own Index (`make_index` on its part alone, so no example straddles two takes).
-
-    Take i's starts are offset by the lengths of the takes before it; every epoch's training row is
-    then shuffled across takes (seeded) and cut to its first `cap` examples (None: all);
-    validation examples stay in order. `supervised` counts the scored samples of the rows kept.
-    """
-    def offsets(lengths: list[int]) -> np.ndarray:
-        return np.concatenate(([0], np.cumsum(np.asarray(lengths, np.int64))[:-1]))
-
-    train = np.concatenate([ix.train + off for ix, off in zip(indexes, offsets(train_lengths), strict=True)],
-                           axis=-1)
-    val = np.concatenate([ix.val + off for ix, off in zip(indexes, offsets(val_lengths), strict=True)])
-    rng = np.random.default_rng(seed)
-    if train.ndim == 2:
-        train = np.stack([row[rng.permutation(row.size)][:cap] for row in train])
-    else:
-        train = train[rng.permutation(train.size)][:cap]
-    per_example = indexes[0].supervised // max(1, int(indexes[0].train.shape[-1]))
-    return Index(train=train.astype(np.int64), val=val.astype(np.int64), length=indexes[0].length,
-                 supervised=int(train.shape[-1]) * per_example)
+def macs_per_sample(structure: Structure, kind: str) -> int:
+    """Multiply-adds per output sample: the framed kind reruns the LSTM over a whole frame."""
+    per_step, n_in = 0, 1
+    for _ in range(structure.layers):
+        per_step += 4 * structure.units * (n_in + structure.units)
+        n_in = structure.units
+    return per_step * get_kind(kind).lstm_steps(structure) + structure.units

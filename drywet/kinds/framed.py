@@ -4,14 +4,14 @@ frame's last sample. Trained on `frame.count` seeded frame starts with the `trai
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
-from drywet import cpu_lstm
+from drywet import show_progress
 from drywet.errors import ConfigError
-from drywet.kinds import Audio, Index
+from drywet.kinds.common import Audio, Index, held, make_esr_metric, start_batches
 from drywet.models import Structure, lstm_stack
 from drywet.params import FrameParams, TrainParams
 from drywet.split import sample_frame_starts
-from drywet.train import held, make_esr_metric, start_batches
 
 INDEX_PARAMS = FrameParams  # params.yaml `frame`
 TRAIN_PARAMS = TrainParams  # params.yaml `train`
@@ -20,8 +20,9 @@ CPU_STEPS_PER_EXECUTION = 32  # batches per graph call with `train.kernel: cpu` 
 
 
 def training_kernel(cfg: TrainParams) -> str | None:
-    """The LSTM kernel `fit` trains with (`fused.fused_twin`'s `kernel`; None: keras.layers.LSTM)."""
-    return cpu_lstm.KERNEL if cfg.kernel == "cpu" else None
+    """The LSTM kernel `fit` trains with: "cpu" (drywet.cpu_lstm, `train.kernel: cpu`) or None
+    (keras.layers.LSTM)."""
+    return "cpu" if cfg.kernel == "cpu" else None
 
 
 def build_model(structure: Structure, skip: bool = False):
@@ -91,6 +92,23 @@ def compile_args(cfg: TrainParams, steps_per_epoch: int | None = None) -> dict:
 
 def predict(model, x: np.ndarray, batch_size: int = 8192, progress: bool = False) -> np.ndarray:
     """One prediction per sample, each from the frame ending at it (zeros before the start)."""
-    from drywet.inference import predict_framed
-
     return predict_framed(model, x, int(model.input_shape[1]), batch_size, progress)
+
+
+def predict_framed(model, dry: np.ndarray, frame: int, batch_size: int = 8192,
+                   progress: bool = False) -> np.ndarray:
+    """One prediction per dry sample (causal: the frame ends at that sample; zeros before start).
+
+    Frames are views of the left-padded signal; only one batch is materialised at a time.
+    """
+    import tensorflow as tf
+
+    x = np.concatenate([np.zeros(frame - 1, np.float32), np.asarray(dry, np.float32)])
+    windows = sliding_window_view(x, frame)
+    call = tf.function(lambda b: model(b, training=False), reduce_retracing=True)
+    out = np.empty(len(dry), np.float32)
+    for i in range(0, len(dry), batch_size):
+        batch = np.ascontiguousarray(windows[i:i + batch_size])[..., None]
+        out[i:i + len(batch)] = call(tf.constant(batch)).numpy()[:, 0]
+        show_progress(min(i + batch_size, len(dry)), len(dry), progress)
+    return out

@@ -8,18 +8,17 @@ from __future__ import annotations
 import numpy as np
 
 from drywet.errors import ConfigError
-from drywet.kinds import Audio, Index
+from drywet.kinds.common import Audio, Index, held, make_esr_metric, start_batches
 from drywet.models import Structure, lstm_stack
 from drywet.params import TrainSequenceParams
 from drywet.split import epoch_segment_starts, tile_segment_starts
-from drywet.train import held, make_esr_metric, start_batches
 
 INDEX_PARAMS = TRAIN_PARAMS = TrainSequenceParams  # params.yaml `train_sequence`: segments and recipe
 KEEP_BEST = True
 
 
 def training_kernel(cfg: TrainSequenceParams) -> str | None:
-    """Trained with drywet.fused's BlockLSTM kernel (~4x faster on long segments, same math)."""
+    """"block": trained with drywet.fused's BlockLSTM kernel (~4x faster on long segments, same math)."""
     return "block"
 
 
@@ -170,7 +169,8 @@ def compile_args(cfg: TrainSequenceParams, steps_per_epoch: int | None = None) -
     """Adam with the schedule, the chosen loss and pre-emphasis, ESR over the scored samples."""
     import keras
 
-    return {"optimizer": keras.optimizers.Adam(learning_rate(cfg, steps_per_epoch)),
+    clip = {} if cfg.grad_clip is None else {"global_clipnorm": cfg.grad_clip}
+    return {"optimizer": keras.optimizers.Adam(learning_rate(cfg, steps_per_epoch), **clip),
             "loss": sequence_loss(cfg.warmup, cfg.loss, cfg.preemph, cfg.preemph_coeff),
             "metrics": [make_esr_metric(cfg.warmup)]}
 

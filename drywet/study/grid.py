@@ -7,7 +7,8 @@ import itertools
 from dataclasses import dataclass
 
 from drywet.errors import ConfigError
-from drywet.models import STRUCTURES, get_structure, macs_per_sample
+from drywet.kinds import macs_per_sample
+from drywet.models import STRUCTURES, get_structure
 
 STUDY_COUNTS = (10_000, 40_000, 100_000, 500_000)
 

@@ -8,7 +8,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from drywet.models import STRUCTURES, lstm_param_count, macs_per_sample
+from drywet.kinds import macs_per_sample
+from drywet.metrics import STUDY_NUMBERS, STUDY_WORDS
+from drywet.models import STRUCTURES, lstm_param_count
 
 
 def _metric(row: dict, path: str, key: str):
@@ -55,10 +57,10 @@ def effects_in_row(row: dict) -> list[str]:
     return list(found)
 
 
-METRIC_KEYS = ("macs_per_sample", "mae", "r2", "esr", "esr_preemph", "stft_distance", "hf_error_ratio", "hf_error_db",
-               "esr_floor", "noise_floor_dbfs", "repeat_esr",
-               "model_kib", "rtf", "rtf_1thread", "train_seconds", "test_seconds")
-TEXT_KEYS = ("verdict", "exports")  # words, not numbers: the ESR band and the plugin formats
+# The study's columns of metrics/<fx>.json, from the table of metrics: numbers, then words (the ESR
+# band, the plugin formats).
+METRIC_KEYS = STUDY_NUMBERS
+TEXT_KEYS = STUDY_WORDS
 
 
 UNFINISHED = ("Queued", "Running", "Failed")
