@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 NAMVENV ?= .venv-nam
 
-.PHONY: setup setup-gpu pipeline test test-nam test-ray lint bench
+.PHONY: setup setup-gpu pipeline capture test test-nam test-ray lint bench
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ setup-gpu:
 
 pipeline: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" PYTHONUNBUFFERED=1 dvc repro
+
+# A player's capture: make capture NAME=mypedal DRY=dry.wav WET=wet.wav (python -m drywet capture).
+capture: $(STAMP)
+	@test -n "$(NAME)" -a -n "$(DRY)" -a -n "$(WET)" || { echo "usage: make capture NAME=mypedal DRY=dry.wav WET=wet.wav"; exit 2; }
+	PATH="$(abspath $(BIN)):$$PATH" PYTHONUNBUFFERED=1 $(BIN)/python -m drywet capture "$(NAME)" "$(DRY)" "$(WET)"
 
 test: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q

@@ -21,6 +21,10 @@ Use a model trained by the drywet pipeline.
   export      write a sequence model as a plugin's model file: --format nam (Neural Amp Modeler),
               aidax (RTNeural / AIDA-X JSON) or proteus (GuitarML Proteus / NeuralPi JSON)
   export-nam  the same as `export --format nam`
+  check       say whether a dry/wet WAV pair is fit to train on (seconds; no training)
+  capture     a dry/wet WAV pair to plugin files in one command: check, copy under data/recordings/,
+              name the effect in params.yaml, train it as a DVC experiment, export, summarise
+  listen-score  score the answers saved from the blind ABX page (plots/listen.html)
 
 MODEL is a .keras file with its metadata (model.json) beside it, or a folder holding both
 (e.g. models/sd1).
@@ -57,15 +61,59 @@ def _parser() -> argparse.ArgumentParser:
                                        "file. Framed models cannot be exported; each format's other "
                                        "limits are refused with the setting to train with.")
         if not nam_only:
-            e.add_argument("--format", required=True, choices=("nam", "aidax", "proteus"),
+            e.add_argument("--format", required=True, choices=("nam", "aidax", "proteus", "neuralpi"),
                            help="nam: Neural Amp Modeler; aidax: RTNeural / AIDA-X JSON; "
-                                "proteus: GuitarML Proteus / NeuralPi JSON")
+                                "proteus: GuitarML Proteus JSON (40 units); neuralpi: the same for NeuralPi "
+                                "(20 units). Narrower models are padded to the plugin's width (same output)")
         e.add_argument("model", metavar="MODEL", help="model .keras file, or a folder holding model.keras")
         e.add_argument("output", metavar="OUT", help="file to write (.nam, .json or .aidax)")
         e.add_argument("--name", default=None, help="display name (default: drywet <effect> <structure>)")
         e.add_argument("--tone-type", default=None,
                        choices=("clean", "overdrive", "crunch", "hi_gain", "fuzz"),
                        help="how the model sounds, for NAM players' browsers (nam only)")
+    c = sub.add_parser("check", help="say whether a dry/wet WAV pair is fit to train on",
+                       description="Measure a dry/wet recording pair (latency, polarity, alignment clarity, "
+                                   "DC, clipping, levels, noise floor, repeatability) and say whether it is fit "
+                                   "to train on. Exit status 0: OK to train; 1: not OK (the report says why); "
+                                   "2: unusable input.")
+    c.add_argument("dry", metavar="DRY.wav", help="dry recording (mono, or pick one with --channel)")
+    c.add_argument("wet", metavar="WET.wav", help="wet recording of the same take")
+    c.add_argument("--channel", type=int, default=None, metavar="N",
+                   help="use channel N (0-based) of both files")
+    c.add_argument("--max-latency-ms", type=float, default=50.0, metavar="MS",
+                   help="latency search range, both directions (default: 50, as align.max_latency_ms)")
+    c.add_argument("--json", action="store_true", help="print the report as JSON (keys sorted)")
+    k = sub.add_parser("capture", help="train a playable model of your pedal or amp from two WAVs",
+                       description="Check a dry/wet pair, copy it to data/recordings/NAME/ (tracked with dvc "
+                                   "add), name the effect NAME in params.yaml with the playable recipe (a 1x32 "
+                                   "sequence LSTM fed the dry as a plugin feeds it), run only that effect up to "
+                                   "its plugin files as a DVC experiment (dvc exp run export@NAME), and print "
+                                   "the verdict, the files and which plugin loads each.")
+    k.add_argument("name", metavar="NAME", help="effect name: letters, digits, _ and - (a folder and a stage key)")
+    k.add_argument("dry", metavar="DRY.wav", help="dry recording (the DI signal that went into the gear)")
+    k.add_argument("wet", metavar="WET.wav", help="wet recording of the same take (the gear's output)")
+    k.add_argument("--channel", type=int, default=None, metavar="N", help="use channel N (0-based) of both files")
+    k.add_argument("--epochs", type=int, default=None, metavar="N",
+                   help="training epochs (default: as many as fit about 5 minutes of training here)")
+    k.add_argument("--structure", default=None, help="LSTM structure (default: l1_u32_f32)")
+    k.add_argument("--no-check", action="store_true", help="train even when `check` finds the pair unfit")
+    k.add_argument("--no-run", action="store_true",
+                   help="only place the recordings and name the effect; print the command that trains it")
+    for opt, kw in (("--gear-type", {"choices": ("amp", "pedal", "pedal_amp", "amp_cab", "amp_pedal_cab",
+                                                 "preamp", "studio")}),
+                    ("--gear-make", {}), ("--gear-model", {}),
+                    ("--tone-type", {"choices": ("clean", "overdrive", "crunch", "hi_gain", "fuzz")}),
+                    ("--modeled-by", {}), ("--input-level-dbu", {"type": float}),
+                    ("--output-level-dbu", {"type": float})):
+        k.add_argument(opt, default=None, help="plugin-file metadata (gear.NAME in params.yaml)", **kw)
+    s = sub.add_parser("listen-score", help="score the answers saved from the blind ABX page (plots/listen.html)",
+                       description="Check the answers saved from plots/listen.html against the key the report "
+                                   "stage kept beside it and write, per effect and overall, the trials answered, "
+                                   "the correct ones and the one-sided binomial p-value of doing as well by "
+                                   "guessing.")
+    s.add_argument("answers", metavar="ANSWERS.json", help="the file the page's Save answers downloaded")
+    s.add_argument("--key", default="data/listen_key.json", help="the page's key (default: %(default)s)")
+    s.add_argument("--out", default="metrics/listening.json", help="scores to write (default: %(default)s)")
     return parser
 
 
@@ -106,7 +154,7 @@ def _resample(x: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
 def _process(args) -> int:
     from drywet.audio import read_wav, write_wav
     from drywet.inference import predict
-    from drywet.stream import knob_values
+    from drywet.knobs import knob_values
 
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be at least 1 (got {args.batch_size})")
@@ -140,7 +188,10 @@ def _process(args) -> int:
 
 
 def _export(args) -> int:
-    from drywet.export import export_model, format_notes, model_rate, save_json
+    from drywet.export import export_model, model_rate, save_json
+    from drywet.export.nam import with_levels
+    from drywet.export.plugins import PLUGINS, notes, refusal
+    from drywet.stream import SequenceWeights
 
     fmt = getattr(args, "format", None) or "nam"
     if fmt != "nam" and args.tone_type:
@@ -153,6 +204,8 @@ def _export(args) -> int:
         metadata.update({"modeled_by": "drywet", "gear_type": "pedal", "tone_type": args.tone_type})
     rate = model_rate(meta)
     data = export_model(model, fmt, rate, metadata, meta)
+    if fmt == "nam":
+        data = with_levels(data)  # loudness and gain, as NAM's trainer writes them
     try:
         save_json(data, args.output)
     except OSError as exc:
@@ -160,11 +213,68 @@ def _export(args) -> int:
     layers, units = meta.layers, meta.units
     print(f"wrote {args.output} ({fmt}: {layers} x LSTM({units}), {meta.inputs} input(s), "
           f"{'skip, ' if meta.skip else ''}{rate} Hz)")
-    for note in format_notes(fmt, data):
-        print(f"note: {note}")
+    weights = SequenceWeights.from_keras(model, meta)
+    for plugin in PLUGINS[fmt]:
+        reason = refusal(plugin, weights, rate)
+        print(f"note: no released plugin plays it: {reason}" if reason else f"loads in {plugin.name}")
+        for note in [] if reason else notes(plugin, weights, rate):
+            print(f"note: {note}")
     if meta.highpass_hz:
         print(f"note: the model expects its input high-passed at {meta.highpass_hz:g} Hz; the file does not "
               "carry that filter")
+    return 0
+
+
+def _check(args) -> int:
+    """`check`: print the report; 0 when OK to train, 1 when not (no TensorFlow is imported)."""
+    from drywet.audio import read_wav
+    from drywet.check import check_pair, render, report_json
+
+    if not (args.max_latency_ms > 0 and math.isfinite(args.max_latency_ms)):
+        raise InputError(f"--max-latency-ms must be a positive number (got {args.max_latency_ms:g})")
+    try:
+        dry, sr = read_wav(args.dry, args.channel)
+        wet, sr_wet = read_wav(args.wet, args.channel)
+    except InputError as exc:  # the stage's wording names a params key; here it is an option
+        raise InputError(str(exc).replace("set the effect's 'channel' param", "pick one with --channel N")) from None
+    report = check_pair(dry, wet, sr, wet_sr=sr_wet, max_latency_ms=args.max_latency_ms,
+                        dry_name=args.dry, wet_name=args.wet)
+    print(report_json(report) if args.json else render(report, args.dry, args.wet))
+    return 0 if report.ok else 1
+
+
+def _capture(args) -> int:
+    from drywet.workflow import capture
+
+    gear = {"gear_type": args.gear_type, "gear_make": args.gear_make, "gear_model": args.gear_model,
+            "tone_type": args.tone_type, "modeled_by": args.modeled_by, "input_level_dbu": args.input_level_dbu,
+            "output_level_dbu": args.output_level_dbu}
+    return capture(args.name, args.dry, args.wet, channel=args.channel, epochs=args.epochs,
+                   structure=args.structure, gear=gear, check=not args.no_check, run=not args.no_run)
+
+
+def _listen_score(args) -> int:
+    """`listen-score`: answers + key -> metrics/listening.json and a short summary (no TensorFlow)."""
+    import json
+
+    from drywet.fileio import write_json
+    from drywet.listen import score
+
+    def read(path: str, what: str) -> object:
+        try:
+            return json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(f"{path}: {what} not found") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"{path}: not a readable JSON {what} ({exc})") from None
+
+    key = read(args.key, "listening-test key (run the report stage)")
+    result = score(read(args.answers, "answers file"), key, args.answers, args.key)
+    write_json(args.out, result)
+    for name, s in [*result["effects"].items(), ("overall", result["overall"])]:
+        print(f"{name}: {s['correct']} of {s['trials']} correct, p = {s['p_value']:.4g}"
+              + (f" ({s['unanswered']} unanswered)" if s["unanswered"] else ""))
+    print(f"wrote {args.out}")
     return 0
 
 
@@ -173,4 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     (SIGINT/SIGTERM: 128 + the signal number)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter quiet
     args = _parser().parse_args(argv)
+    if args.command == "check":
+        return run_main(lambda: _check(args))
+    if args.command == "capture":
+        return run_main(lambda: _capture(args))
+    if args.command == "listen-score":
+        return run_main(lambda: _listen_score(args))
     return run_main(lambda: _process(args) if args.command == "process" else _export(args))

@@ -190,6 +190,31 @@ def knob_label(settings) -> str:
     return "_".join(f"{name}{math.floor(100.0 * float(value) + 0.5):02d}" for name, value in settings)
 
 
+GEAR_TYPES = ("amp", "pedal", "pedal_amp", "amp_cab", "amp_pedal_cab", "preamp", "studio")
+TONE_TYPES = ("clean", "overdrive", "crunch", "hi_gain", "fuzz")
+
+
+@dataclass(frozen=True)
+class GearParams:
+    """What was captured, for the plugin files' metadata (`effects.<fx>.gear`; NAM's own key names).
+    Levels are the interface's dBu at 0 dBFS (input: the level that reached the gear's input at full
+    scale; output: the level recorded as full scale), null when unknown."""
+
+    gear_type: str = spec(str, choices=GEAR_TYPES, default="pedal")
+    gear_make: str | None = spec(str, nullable=True, default=None)
+    gear_model: str | None = spec(str, nullable=True, default=None)
+    tone_type: str | None = spec(str, choices=TONE_TYPES, nullable=True, default=None)
+    modeled_by: str | None = spec(str, nullable=True, default=None)
+    name: str | None = spec(str, nullable=True, default=None)
+    input_level_dbu: float | None = spec(float, lo=-60.0, hi=60.0, nullable=True, default=None)
+    output_level_dbu: float | None = spec(float, lo=-60.0, hi=60.0, nullable=True, default=None)
+    date: str | None = spec(str, nullable=True, default=None)  # YYYY-MM-DD: when it was captured
+
+    def check(self, section: str) -> None:
+        if self.date is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", self.date):
+            raise ConfigError(f"params.yaml: {section}.date must be a date as YYYY-MM-DD, got {self.date!r}")
+
+
 @dataclass(frozen=True)
 class EffectParams:
     """One effect: its recordings come from the virtual bench (`source: bench`, with the stand-in
@@ -202,6 +227,10 @@ class EffectParams:
     channel: int | None = spec(int, lo=0, nullable=True, default=None)
     pedal: str | None = spec(str, nullable=True, default=None)
     knobs: tuple[KnobPosition, ...] = field(default=(), metadata={"custom": True})
+    # per-effect overrides of whole-pipeline sections (e.g. {"kind": "sequence"} over `model`), as
+    # written; `load_section(..., effect=...)` merges and checks them
+    overrides: dict = field(default_factory=dict, metadata={"custom": True}, compare=False)
+    gear: GearParams | None = field(default=None, metadata={"custom": True})
 
     @property
     def knob_names(self) -> tuple[str, ...]:
@@ -243,9 +272,13 @@ def effects(raw: Any) -> dict[str, EffectParams]:
     return out
 
 
+# sections an effect may override with a mapping of its own (`effects.<fx>.model: {kind: sequence}`)
+OVERRIDABLE = ("align", "model", "train_sequence")
+
+
 def parse_effect(settings: dict, name: str) -> EffectParams:
     """One effect's settings (`effects.<name>`), checked."""
-    fields = {f.name for f in dataclasses.fields(EffectParams)} - {"name"}
+    fields = ({f.name for f in dataclasses.fields(EffectParams)} - {"name", "overrides", "gear"}) | set(OVERRIDABLE)
     unknown = sorted(set(settings) - fields)
     if unknown:
         raise ConfigError(f"params.yaml: unknown key effects.{name}.{unknown[0]} "
@@ -257,7 +290,14 @@ def parse_effect(settings: dict, name: str) -> EffectParams:
     source = kw.get("source", "bench")
     if settings.get("knobs") is not None:
         kw["knobs"] = parse_knobs(settings["knobs"], f"effects.{name}.knobs", bench=source == "bench")
-    obj = EffectParams(name=name, **kw)
+    overrides = {}
+    for section in OVERRIDABLE:
+        if settings.get(section) is not None:
+            if not isinstance(settings[section], dict):
+                raise ConfigError(f"params.yaml: effects.{name}.{section} must be a mapping of {section} keys "
+                                  f"to values, got {settings[section]!r}")
+            overrides[section] = dict(settings[section])
+    obj = EffectParams(name=name, overrides=overrides, **kw)
     obj.check(f"effects.{name}")
     return obj
 
@@ -368,14 +408,21 @@ class AlignParams:
     latency: float | str = spec(float, auto=True, default="auto")
     polarity: int | str = spec(int, choices=(1, -1), auto=True, default="auto")
     highpass_hz: float = spec(float, lo=0.0, default=5.0)
+    # false: the dry the model learns from is not high-passed (DC and drift stay, as a plugin feeds them)
+    highpass_dry: bool = spec(bool, default=True)
+
+
+# The model kinds, each a module drywet/kinds/<name>.py: the one list of them (drywet.kinds.KINDS
+# maps each name to its module; params.yaml's `model.kind` is checked against it here).
+KIND_NAMES = ("framed", "sequence")
 
 
 @dataclass(frozen=True)
 class ModelParams:
-    """Which model: `kind` (framed | sequence), the named `structure`, and the oversampling factor
+    """Which model: `kind` (one of KIND_NAMES), the named `structure`, and the oversampling factor
     it is trained and run at (anti-aliasing remedy)."""
 
-    kind: str = spec(str, choices=("framed", "sequence"))
+    kind: str = spec(str, choices=KIND_NAMES)
     structure: str = spec(str)
     oversample: int = spec(int, choices=(1, 2, 4))
     skip: bool = spec(bool, default=False)  # sequence kind: output = dense(LSTM) + dry
@@ -404,7 +451,8 @@ class TrainSequenceParams:
     samples of each segment are not scored. Adam at `learning_rate`, constant or decayed to 0 over
     `epochs` (`schedule: cosine`); `loss` (mse, esr, esr_dc) after the pre-emphasis `preemph`
     (none, first_order with `preemph_coeff`, aweight); training stops after `patience` epochs without
-    a lower validation ESR (null = never) and keeps the best epoch's weights."""
+    a lower validation ESR (null = never) and keeps the best epoch's weights. `grad_clip`: the
+    gradients' global norm is clipped to it (null = not clipped)."""
 
     epochs: int = spec(int, lo=1)
     batch_size: int = spec(int, lo=1)
@@ -418,6 +466,7 @@ class TrainSequenceParams:
     schedule: str = spec(str, choices=("constant", "cosine"), default="cosine")
     preemph: str = spec(str, choices=("none", "first_order", "aweight"), default="none")
     preemph_coeff: float = spec(float, lo=0.0, hi=1.0, hi_open=True, default=0.85)
+    grad_clip: float | None = spec(float, lo=0.0, lo_open=True, nullable=True, default=None)
     checkpoints: tuple[int, ...] = spec(list, items=int, lo=1, default=[])
 
     def check(self, section: str) -> None:
@@ -442,6 +491,7 @@ class EvaluateParams:
 @dataclass(frozen=True)
 class ReportParams:
     excerpt_s: float = spec(float, lo=0.0, lo_open=True)
+    abx_trials: int = spec(int, lo=1, default=8)
 
 
 SECTIONS: dict[type, str] = {
@@ -472,15 +522,45 @@ def load_raw(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
     return data
 
 
-def load_section(cls: type[T], path: str | Path = PARAMS_FILE, section: str | None = None) -> T:
-    """Parse one section of params.yaml into `cls` (the section's name from SECTIONS by default)."""
+def load_section(cls: type[T], path: str | Path = PARAMS_FILE, section: str | None = None,
+                 effect: str | None = None) -> T:
+    """Parse one section of params.yaml into `cls` (the section's name from SECTIONS by default).
+    With `effect`, that effect's override of the section (`effects.<effect>.<section>`, for the
+    sections in OVERRIDABLE) is merged over it key by key first."""
     section = section or SECTIONS[cls]
     raw = load_raw(path)
     if section not in raw:
         raise ConfigError(f"params.yaml: section {section} is missing")
-    return parse(cls, raw[section], section)
+    merged = raw[section]
+    if effect is not None and section in OVERRIDABLE and raw.get("effects") is not None:
+        fx = effects(raw.get("effects")).get(effect)
+        override = fx.overrides.get(section) if fx is not None else None
+        if override:
+            if not isinstance(merged, dict):
+                raise ConfigError(f"params.yaml: {section} must be a mapping of keys to values, got {merged!r}")
+            # keys the section lacks are reported under the effect's own key
+            fields = {f.name: f for f in dataclasses.fields(cls)}
+            for key, value in override.items():  # a bad value is reported under the effect's own key
+                if key not in fields:
+                    raise ConfigError(f"params.yaml: unknown key effects.{effect}.{section}.{key} "
+                                      f"(valid keys: {', '.join(fields)})")
+                _check(value, fields[key].metadata, f"effects.{effect}.{section}.{key}")
+            merged = {**merged, **override}
+    return parse(cls, merged, section)
 
 
 def load_effects(path: str | Path = PARAMS_FILE) -> dict[str, EffectParams]:
-    """The `effects` section of params.yaml."""
-    return effects(load_raw(path).get("effects"))
+    """The `effects` section of params.yaml, each effect with its entry of the `gear` section."""
+    raw = load_raw(path)
+    out = effects(raw.get("effects"))
+    return {name: dataclasses.replace(fx, gear=gear(raw.get("gear"), name)) for name, fx in out.items()}
+
+
+def gear(raw: Any, name: str) -> GearParams:
+    """`gear.<name>`: what effect `name` captures, for the plugin files' metadata (its own section, so
+    editing it re-exports without retraining); defaults when absent."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"params.yaml: gear must map effect names to their gear, got {raw!r}")
+    return parse(GearParams, raw.get(name), f"gear.{name}")

@@ -1,11 +1,13 @@
-"""Training glue: shared tf.data helpers, the ESR metric, checkpoint / logging / best-epoch
-callbacks, the fit loop (the kind supplies model, data, optimizer and loss) and its resume state."""
+"""Training glue: determinism and threads, checkpoint / logging / best-epoch callbacks, the fit loop
+(the kind supplies model, data, optimizer, loss and the name of its LSTM kernel; the kernels are
+drywet.fused and drywet.cpu_lstm) and its resume state."""
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -18,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from drywet.fileio import folder_into_place
-from drywet.kinds import get_kind
+from drywet.kinds import build_model, get_kind
 from drywet.meta import checkpoint_name
-from drywet.models import Structure, build_model
+from drywet.models import Structure
 
 
 def set_determinism(seed: int) -> None:
@@ -60,64 +62,6 @@ def device_name() -> str:
     return f"GPU: {name}" + (f" (1 of {len(gpus)})" if len(gpus) > 1 else "")
 
 
-def held(x: np.ndarray):
-    """The audio as a non-trainable variable: held once, not copied into every traced function."""
-    import tensorflow as tf
-
-    return tf.Variable(np.asarray(x, np.float32), trainable=False)
-
-
-def start_batches(starts: np.ndarray, batch_size: int, shuffle_seed: int | None, skip_epochs: int = 0):
-    """Batches of start indices; with a seed, a fresh permutation every epoch (drawn in-graph, so
-    no shuffle buffer holds the examples). `skip_epochs`: a resumed training's first epoch gets the
-    order that epoch `skip_epochs + 1` of an uninterrupted one gets."""
-    import tensorflow as tf
-
-    starts_t = tf.constant(np.asarray(starts, np.int64))
-    if shuffle_seed is None:
-        return tf.data.Dataset.from_tensor_slices(starts_t).batch(batch_size)
-    rng = tf.random.Generator.from_seed(shuffle_seed)
-    for _ in range(skip_epochs):  # the same draws as the epochs done, so the generator's state matches
-        rng.uniform([len(starts)])
-
-    def one_epoch(_):
-        order = tf.argsort(rng.uniform([tf.size(starts_t)]))
-        return tf.data.Dataset.from_tensor_slices(tf.gather(starts_t, order)).batch(batch_size)
-
-    n_batches = -(-len(starts) // batch_size)
-    # flat_map hides the length; stating it keeps Keras' progress and epoch ends exact.
-    return tf.data.Dataset.from_tensors(0).flat_map(one_epoch).apply(
-        tf.data.experimental.assert_cardinality(n_batches))
-
-
-def make_esr_metric(warmup: int = 0):
-    """Keras metric: error-to-signal ratio accumulated over all batches of an epoch."""
-    import keras
-    import tensorflow as tf
-
-    class ESR(keras.metrics.Metric):
-        def __init__(self, name: str = "esr", **kw):
-            super().__init__(name=name, **kw)
-            self.err = self.add_variable(shape=(), initializer="zeros", name="err")
-            self.sig = self.add_variable(shape=(), initializer="zeros", name="sig")
-
-        def update_state(self, y_true, y_pred, sample_weight=None):
-            if warmup:
-                y_true, y_pred = y_true[:, warmup:], y_pred[:, warmup:]
-            y_true = tf.cast(y_true, "float32")
-            self.err.assign_add(tf.reduce_sum(tf.square(y_true - y_pred)))
-            self.sig.assign_add(tf.reduce_sum(tf.square(y_true)))
-
-        def result(self):
-            return self.err / (self.sig + 1e-12)
-
-        def reset_state(self):
-            self.err.assign(0.0)
-            self.sig.assign(0.0)
-
-    return ESR()
-
-
 @dataclass(frozen=True)
 class FitResult:
     """A fitted model and how it went: seconds in fit, epochs run, the epoch whose weights it holds,
@@ -130,8 +74,16 @@ class FitResult:
     history: dict = field(default_factory=dict)
 
 
+def _duration(seconds: float) -> str:
+    """`42 s`, `3 min`, `1 h 05 min`."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
 def _callbacks(live, checkpoint_dir: str | None, checkpoints: tuple[int, ...], log_path: str | None,
-               keep_best: bool, patience: int | None, plain=None):
+               keep_best: bool, patience: int | None, plain=None, progress: bool = False):
     """(callbacks, the best-epoch tracker or None)."""
     import keras
 
@@ -172,7 +124,31 @@ def _callbacks(live, checkpoint_dir: str | None, checkpoints: tuple[int, ...], l
                     saved = plain
                 save_keras(saved, os.path.join(checkpoint_dir, checkpoint_name(epoch + 1)))
 
+    class Progress(keras.callbacks.Callback):
+        """One line per epoch on stdout: the epoch, its validation ESR, the best so far, and the time
+        left at the pace so far."""
+
+        def on_train_begin(self, logs=None):
+            self.t0, self.first, self.best = time.perf_counter(), None, math.inf
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            total = self.params.get("epochs") or epoch + 1
+            if self.first is None:
+                self.first = epoch
+            done = epoch + 1 - self.first
+            elapsed = time.perf_counter() - self.t0
+            left = elapsed / done * (total - epoch - 1)
+            val = logs.get("val_esr")
+            text = f"epoch {epoch + 1}/{total}  loss {logs.get('loss', math.nan):.4g}"
+            if val is not None:
+                self.best = min(self.best, float(val))
+                text += f"  val ESR {float(val):.4g} (best {self.best:.4g})"
+            print(f"{text}  {elapsed:.0f} s, about {_duration(left)} left", flush=True)
+
     cbs = []
+    if progress:
+        cbs.append(Progress())
     if log_path is not None:
         cbs.append(EpochLog())
     if live is not None:
@@ -221,7 +197,7 @@ def best_epoch_callback(patience: int | None, log=None):
 
 def fit(structure: Structure, kind: str, cfg, train_ds, val_ds, steps_per_epoch: int | None = None,
         skip: bool = False, live=None, checkpoint_dir: str | None = None, log_path: str | None = None,
-        verbose: int = 2, resume: Resume | None = None) -> FitResult:
+        verbose: int = 2, resume: Resume | None = None, progress: bool = False) -> FitResult:
     """Build, compile and fit a model of `kind` with its recipe `cfg` (the kind's TRAIN_PARAMS:
     TrainParams for framed, TrainSequenceParams for sequence). `steps_per_epoch` as the kind's
     `datasets` gives it. Kinds that keep the best epoch end with its weights.
@@ -252,7 +228,7 @@ def fit(structure: Structure, kind: str, cfg, train_ds, val_ds, steps_per_epoch:
     checkpoints = tuple(e for e in cfg.checkpoints if e <= cfg.epochs)
     keep_best = k.KEEP_BEST and val_ds is not None
     callbacks, best = _callbacks(live, checkpoint_dir, checkpoints, log_path, keep_best,
-                                 getattr(cfg, "patience", None), plain)
+                                 getattr(cfg, "patience", None), plain, progress)
     state = resume.state if resume is not None else None
     start, seconds0 = (state.epoch, state.seconds) if state is not None else (0, 0.0)
     if state is not None:

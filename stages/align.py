@@ -20,11 +20,12 @@ from stages.common import run, staged_dir, warn
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--effect", default=None, help="effect name (its `effects.<fx>.align` overrides apply)")
     ap.add_argument("--raw", required=True, help="folder with dry.wav and wet.wav")
     ap.add_argument("--out", required=True, help="folder for the aligned dry.wav and wet.wav")
     ap.add_argument("--metrics", required=True, help="alignment report (JSON)")
     args = ap.parse_args()
-    p = load_section(AlignParams)
+    p = load_section(AlignParams, effect=args.effect)
     raw = Path(args.raw)
     positions = knobs.read_positions(raw)  # None: a plain effect
     reports = {}
@@ -62,11 +63,13 @@ def align_take(raw: Path, out: Path, p: AlignParams) -> dict:
     )
     if cleanup.wet_full_scale_fraction > audio.CLIP_WARN_FRACTION:
         warn(f"{raw / 'wet.wav'}: {100 * cleanup.wet_full_scale_fraction:.2f}% of samples are clipped at full scale")
-    dry_a, wet_a = apply_alignment(dry_f, wet_f, found)
+    # highpass_dry false: the model learns from the dry as recorded, which is what a plugin feeds it
+    dry_a, wet_a = apply_alignment(dry_f if p.highpass_dry else dry.astype(dry_f.dtype), wet_f, found)
     audio.write_wav(out / "dry.wav", dry_a, sr)
     audio.write_wav(out / "wet.wav", wet_a, sr)
-    # What a model trained on this audio expects of new input: the same clean-up high-pass.
-    write_json(out / "clean.json", {"highpass_hz": float(p.highpass_hz), "sample_rate": int(sr)})
+    # What a model trained on this audio expects of new input: the same clean-up high-pass, or none.
+    dry_hp = float(p.highpass_hz) if p.highpass_dry else 0.0
+    write_json(out / "clean.json", {"highpass_hz": dry_hp, "sample_rate": int(sr)})
     return {
         "latency_samples": round(float(found.latency_samples), 4),
         "latency_ms": round(float(found.latency_ms), 4),
@@ -79,6 +82,7 @@ def align_take(raw: Path, out: Path, p: AlignParams) -> dict:
         "dc_wet": round(cleanup.dc_wet, 6),
         "wet_full_scale_fraction": round(cleanup.wet_full_scale_fraction, 6),
         "highpass_hz": float(p.highpass_hz),
+        "highpass_dry": bool(p.highpass_dry),
         "aligned_seconds": round(len(dry_a) / sr, 3),
         "sample_rate": int(sr),
     }

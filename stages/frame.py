@@ -27,13 +27,14 @@ from stages.common import run, staged_dir, warn, write_json
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--effect", default=None, help="effect name (its `effects.<fx>.model` overrides apply)")
     ap.add_argument("--split", required=True)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
-    m = load_section(ModelParams)
+    m = load_section(ModelParams, effect=args.effect)
     structure = get_structure(m.structure)
     kind = get_kind(m.kind)
-    cfg = load_section(kind.INDEX_PARAMS)
+    cfg = load_section(kind.INDEX_PARAMS, effect=args.effect)
     split = Path(args.split)
     positions = knobs.read_positions(split)  # None: a plain effect
     knobs.require_sequence(positions, m.kind)

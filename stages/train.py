@@ -41,10 +41,10 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="model folder")
     ap.add_argument("--live", required=True, help="DVCLive folder for the training curves")
     args = ap.parse_args()
-    m = load_section(ModelParams)
+    m = load_section(ModelParams, effect=args.effect)
     structure = get_structure(m.structure)
     kind = get_kind(m.kind)
-    cfg = load_section(kind.TRAIN_PARAMS)
+    cfg = load_section(kind.TRAIN_PARAMS, effect=args.effect)
 
     quiet_tensorflow()
     from dvclive import Live
@@ -103,7 +103,7 @@ def main() -> None:
             live.step = start  # DVCLive resumes a one-step history at step 0
         result = train.fit(structure, m.kind, cfg, train_ds, val_ds, steps_per_epoch=steps, skip=m.skip,
                            live=live, checkpoint_dir=str(tmp / "checkpoints"), log_path=str(tmp / "train.log"),
-                           resume=resume)
+                           resume=resume, verbose=0, progress=True)
         seconds = result.seconds
         # No timings in the model folder (DVC hashes it): they go to the DVCLive metrics below.
         meta = ModelMeta(

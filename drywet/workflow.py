@@ -1,0 +1,254 @@
+"""`python -m drywet capture NAME DRY.wav WET.wav`: a player's two recordings to plugin files in one command.
+
+The pair is checked (`drywet.check`), copied under `data/recordings/NAME/`, tracked with `dvc add`,
+and named in params.yaml as an effect with the playable recipe (`CAPTURE_MODEL`, `CAPTURE_ALIGN`,
+`capture_recipe`) as that effect's own overrides, so the repository's default (the framed study)
+stays as it is. Then only that effect runs, as a DVC experiment (`dvc exp run export@NAME`), and the
+command ends with a short summary read from the effect's metrics and `exports/NAME/exports.json`.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from drywet.capture import verdict
+from drywet.errors import ConfigError, InputError
+from drywet.fileio import write_text
+from drywet.params import EFFECT_NAME, GearParams, parse
+
+RECORDINGS = Path("data/recordings")
+PARAMS = Path("params.yaml")
+# The playable recipe: a 1x32 sequence LSTM (exports to NAM, AIDA-X and, zero-padded, Proteus), fed
+# the dry exactly as a plugin feeds it (not high-passed), so what plays is what was scored.
+CAPTURE_MODEL = {"kind": "sequence", "structure": "l1_u32_f32", "skip": False, "oversample": 1}
+CAPTURE_ALIGN = {"highpass_dry": False}
+# Training budget: samples pushed through the LSTM in all epochs together (about 4 minutes on two
+# 2.6 GHz cores, validation included), whatever the recording's length; the epochs follow from it.
+CAPTURE_SAMPLE_BUDGET = 125_000_000
+CAPTURE_EPOCHS = (8, 60)  # at least, at most
+# Plucked notes with rests make a batch's target power swing, and a batch of near-silence gives the
+# ESR loss a huge gradient that throws training back (loss spikes of 50x): the gradients' global norm
+# is clipped to 1, and 16 segments per batch give twice the updates of 32 per epoch.
+CAPTURE_BATCH = 16
+CAPTURE_GRAD_CLIP = 1.0
+WEAK_VERDICTS = ("might sound ok", "probably won't sound great", "something seems to have gone wrong")
+
+
+def capture_recipe(train_samples: int) -> dict:
+    """`train_sequence` overrides for a training part of `train_samples` samples: cosine-decayed
+    epochs that fit CAPTURE_SAMPLE_BUDGET (within CAPTURE_EPOCHS), never stopping early."""
+    lo, hi = CAPTURE_EPOCHS
+    epochs = int(min(hi, max(lo, CAPTURE_SAMPLE_BUDGET // max(1, train_samples))))
+    return {"epochs": epochs, "batch_size": CAPTURE_BATCH, "grad_clip": CAPTURE_GRAD_CLIP, "patience": None,
+            "checkpoints": []}
+
+
+def _yaml_scalar(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_yaml_scalar(v) for v in value) + "]"
+    return json.dumps(str(value))  # a JSON string is a YAML string
+
+
+def _yaml_block(name: str, entry: dict, indent: int = 2) -> list[str]:
+    """`name:` and its mapping as YAML lines (nested mappings in flow style), `indent` spaces in."""
+    pad = " " * indent
+    lines = [f"{pad}{name}:"]
+    for key, value in entry.items():
+        if isinstance(value, dict):
+            flow = ", ".join(f"{k}: {_yaml_scalar(v)}" for k, v in value.items())
+            lines.append(f"{pad}  {key}: {{{flow}}}")
+        else:
+            lines.append(f"{pad}  {key}: {_yaml_scalar(value)}")
+    return lines
+
+
+def set_section_entry(text: str, section: str, name: str, entry: dict) -> str:
+    """params.yaml's text with `section.name` set to `entry` (replacing an entry of that name, else
+    appended to the section; the section is added at the end when missing). Comments elsewhere stay."""
+    import yaml
+
+    lines = text.splitlines()
+    block = _yaml_block(name, entry)
+    start = next((i for i, line in enumerate(lines) if re.match(rf"^{re.escape(section)}:(\s|$)", line)), None)
+    if start is None:
+        lines += ["", f"{section}:", *block]
+        return "\n".join(lines) + "\n"
+    if not re.match(rf"^{re.escape(section)}:\s*(#.*)?$", lines[start]):  # a flow mapping on one line
+        current = yaml.safe_load(lines[start])[section] or {}
+        if not isinstance(current, dict):
+            raise ConfigError(f"params.yaml: {section} must be a mapping, got {current!r}")
+        lines[start:start + 1] = [f"{section}:"] + [ln for key, value in current.items()
+                                                    for ln in _yaml_block(str(key), value)]
+    end = start + 1  # the section runs to the next line that starts at column 0 (not a comment or blank)
+    while end < len(lines) and (not lines[end].strip() or lines[end].startswith((" ", "#"))):
+        end += 1
+    while end > start + 1 and (not lines[end - 1].strip() or lines[end - 1].startswith("#")):
+        end -= 1  # leave the blank lines and comments that introduce the next section
+    own = next((i for i in range(start + 1, end) if re.match(rf"^  {re.escape(name)}:", lines[i])), None)
+    if own is None:
+        lines[end:end] = block
+    else:
+        stop = own + 1
+        while stop < end and (not lines[stop].strip() or lines[stop].startswith("    ")):
+            stop += 1
+        lines[own:stop] = block
+    return "\n".join(lines) + "\n"
+
+
+def gear_entry(options: dict) -> dict:
+    """The `gear.NAME` entry from the command's options (unset ones left out; `date` today unless
+    given), checked."""
+    import datetime as dt
+
+    entry = {k: v for k, v in options.items() if v is not None}
+    entry.setdefault("date", dt.date.today().isoformat())  # in params.yaml, so the files stay reproducible
+    parse(GearParams, entry, "gear")  # a bad value stops here, before anything is written
+    return entry
+
+
+def place_recordings(name: str, dry: Path, wet: Path, root: Path = Path(".")) -> Path:
+    """Copy DRY and WET to data/recordings/NAME/{dry,wet}.wav (unless they are those files);
+    returns the folder."""
+    folder = root / RECORDINGS / name
+    folder.mkdir(parents=True, exist_ok=True)
+    for src, dst in ((dry, folder / "dry.wav"), (wet, folder / "wet.wav")):
+        if dst.exists() and (dst.resolve() == src.resolve() or filecmp.cmp(src, dst, shallow=False)):
+            continue
+        tmp = dst.with_name(f".{dst.name}.{os.getpid()}")
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    return folder
+
+
+def _train_samples(dry_path: Path, test_fraction: float, val_fraction: float) -> int:
+    import soundfile as sf
+
+    frames = sf.info(str(dry_path)).frames
+    return int(frames * (1.0 - test_fraction) * (1.0 - val_fraction))
+
+
+def prepare(name: str, dry: Path, wet: Path, *, channel: int | None, epochs: int | None, gear: dict,
+            structure: str | None = None, root: Path = Path(".")) -> dict:
+    """Put the recordings in place and name the effect in params.yaml; returns its effects entry."""
+    from drywet.params import SplitParams, load_raw, load_section
+
+    folder = place_recordings(name, dry, wet, root)
+    split = load_section(SplitParams, root / PARAMS)
+    recipe = capture_recipe(_train_samples(folder / "dry.wav", split.test_fraction, split.val_fraction))
+    if epochs is not None:
+        recipe["epochs"] = epochs
+    model = dict(CAPTURE_MODEL, **({"structure": structure} if structure else {}))
+    entry = {"source": str(RECORDINGS / name), "channel": channel, "model": model, "align": CAPTURE_ALIGN,
+             "train_sequence": recipe}
+    text = (root / PARAMS).read_text()
+    text = set_section_entry(text, "effects", name, entry)
+    if gear:
+        text = set_section_entry(text, "gear", name, gear)
+    write_text(root / PARAMS, text)
+    raw = load_raw(root / PARAMS)  # the edited file still parses and checks
+    from drywet.params import load_effects
+
+    load_effects(root / PARAMS)
+    return raw["effects"][name]
+
+
+def _dvc(args: list[str], root: Path) -> int:
+    exe = shutil.which("dvc") or str(Path(sys.executable).with_name("dvc"))
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.call([exe, *args], cwd=root, env=env)
+
+
+def track(name: str, root: Path = Path(".")) -> None:
+    """`dvc add data/recordings/NAME` (the .dvc file is staged in git by DVC's autostage)."""
+    if _dvc(["add", str(RECORDINGS / name)], root) != 0:
+        raise InputError(f"{RECORDINGS / name}: dvc add failed (see the message above)")
+
+
+def run_experiment(name: str, root: Path = Path(".")) -> None:
+    """Run only this effect's stages, up to its plugin files, as a DVC experiment."""
+    print(f"capture {name}: dvc exp run export@{name}", flush=True)
+    if _dvc(["exp", "run", f"export@{name}"], root) != 0:
+        raise InputError(f"capture {name}: the pipeline stopped (its error is above); fix it and rerun the "
+                         f"same command, or `dvc exp run export@{name}`")
+
+
+def summary(name: str, root: Path = Path(".")) -> str:
+    """The closing block: verdict, ESR and ESR floor, latency, the files written and which plugins
+    load them, and one next command when the verdict is weak."""
+    metrics = json.loads((root / "metrics" / f"{name}.json").read_text())
+    align = json.loads((root / "metrics" / "align" / f"{name}.json").read_text())
+    exports_path = root / "exports" / name / "exports.json"
+    exports = json.loads(exports_path.read_text()) if exports_path.is_file() else {}
+    esr = float(metrics["esr"])
+    words = verdict(esr)
+    floor = metrics.get("esr_floor")
+    out = [f"capture {name}: {words} (test ESR {esr:.4g}"
+           + (f", noise floor allows {floor:.2g}" if isinstance(floor, (int, float)) and math.isfinite(floor) else "")
+           + ")",
+           f"  latency {align.get('latency_samples')} samples, polarity {align.get('polarity', 1):+d}, "
+           f"{metrics.get('rtf_1thread', float('nan')):.0f}x real time on one thread"]
+    formats = exports.get("formats", {}) if isinstance(exports.get("formats"), dict) else {}
+    for fmt, info in sorted(formats.items()):
+        loads = ", ".join(info.get("plugins", [])) or "no released plugin"
+        plugin_esr = info.get("plugin_esr")
+        esr_txt = f", plays at ESR {plugin_esr:.4g}" if isinstance(plugin_esr, (int, float)) else ""
+        out.append(f"  exports/{name}/{info.get('file', fmt)}: loads in {loads}{esr_txt}")
+    for fmt, why in sorted((exports.get("skipped") or {}).items()):
+        out.append(f"  ({fmt} not written: {why})")
+    out.append(f"  listen: python -m drywet process models/{name} your-di.wav {name}-out.wav")
+    if words in WEAK_VERDICTS:
+        meta = json.loads((root / "models" / name / "model.json").read_text())
+        epochs = 2 * int(meta.get("epochs") or 30)
+        out.append(f"  next: dvc exp run -S 'effects.{name}.train_sequence.epochs={epochs}' export@{name}"
+                   "   (a longer training; check the pair first: python -m drywet check DRY.wav WET.wav)")
+    return "\n".join(out)
+
+
+def capture(name: str, dry: str, wet: str, *, channel: int | None = None, epochs: int | None = None,
+            structure: str | None = None, gear: dict | None = None, check: bool = True, run: bool = True,
+            root: Path = Path(".")) -> int:
+    """The whole command; returns the exit status (1: the pair is not fit to train on)."""
+    if not EFFECT_NAME.fullmatch(name):
+        raise ConfigError(f"capture name {name!r}: use letters, digits, '_' and '-' only "
+                          "(it becomes a folder and a DVC stage key)")
+    if not (root / PARAMS).is_file() or not (root / ".dvc").is_dir():
+        raise InputError(f"{root.resolve()}: not a drywet repository (run the command from its root)")
+    dry_p, wet_p = Path(dry), Path(wet)
+    for p in (dry_p, wet_p):
+        if not p.is_file():
+            raise InputError(f"{p}: file not found")
+    if epochs is not None and epochs < 1:
+        raise InputError(f"--epochs must be at least 1 (got {epochs})")
+    gear = gear_entry(gear or {})
+    if check:
+        from drywet.audio import read_wav
+        from drywet.check import check_pair, render
+
+        d, sr = read_wav(dry_p, channel)
+        w, sr_w = read_wav(wet_p, channel)
+        report = check_pair(d, w, sr, wet_sr=sr_w, dry_name=str(dry_p), wet_name=str(wet_p))
+        print(render(report, str(dry_p), str(wet_p)), flush=True)
+        if not report.ok:
+            return 1
+    prepare(name, dry_p, wet_p, channel=channel, epochs=epochs, gear=gear, structure=structure, root=root)
+    track(name, root)
+    if not run:
+        print(f"capture {name}: ready; run it with `dvc exp run export@{name}`", flush=True)
+        return 0
+    run_experiment(name, root)
+    print(summary(name, root), flush=True)
+    return 0

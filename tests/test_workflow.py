@@ -1,0 +1,176 @@
+"""`python -m drywet capture`: params.yaml edits, the recipe, and one tiny capture end to end in a
+temporary copy of the repository (plucked notes through a player's drive chain, 48 kHz)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import yaml
+
+from benchmarks.make_recording import player_chain, plucked_notes
+from drywet.bench.chain import record
+from drywet.errors import ConfigError
+from drywet.params import AlignParams, ModelParams, TrainSequenceParams, effects, load_effects, load_section
+from drywet.workflow import CAPTURE_EPOCHS, capture_recipe, gear_entry, set_section_entry
+
+PARAMS_TEXT = """# drywet parameters
+effects:
+  sd1:
+    source: bench
+    pedal: sd1
+  # a comment inside the section
+  b65: {source: bench, pedal: b65}
+
+# the bench
+bench:
+  seed: 1
+"""
+
+
+def test_new_effect_is_appended_and_comments_stay() -> None:
+    text = set_section_entry(PARAMS_TEXT, "effects", "mine",
+                             {"source": "data/recordings/mine", "channel": None, "model": {"kind": "sequence"}})
+    assert "# a comment inside the section" in text and "# the bench" in text
+    raw = yaml.safe_load(text)
+    assert list(raw["effects"]) == ["sd1", "b65", "mine"]
+    assert raw["effects"]["mine"] == {"source": "data/recordings/mine", "channel": None,
+                                      "model": {"kind": "sequence"}}
+    assert raw["bench"] == {"seed": 1}
+    assert text.index("mine:") < text.index("# the bench")
+
+
+def test_existing_effect_is_replaced_and_a_missing_section_added() -> None:
+    text = set_section_entry(PARAMS_TEXT, "effects", "sd1", {"source": "data/recordings/x", "channel": 1})
+    text = set_section_entry(text, "gear", "sd1", {"gear_make": "Boss", "gear_model": "SD-1: \"yellow\""})
+    raw = yaml.safe_load(text)
+    assert raw["effects"]["sd1"] == {"source": "data/recordings/x", "channel": 1}
+    assert raw["effects"]["b65"] == {"source": "bench", "pedal": "b65"}
+    assert raw["gear"]["sd1"]["gear_model"] == 'SD-1: "yellow"'
+
+
+def test_a_one_line_section_is_opened_up() -> None:
+    text = set_section_entry("effects: {a: {source: bench}}\ngear: {}\n", "gear", "a", {"gear_make": "X"})
+    text = set_section_entry(text, "effects", "b", {"source": "bench", "pedal": "b65"})
+    raw = yaml.safe_load(text)
+    assert raw == {"effects": {"a": {"source": "bench"}, "b": {"source": "bench", "pedal": "b65"}},
+                   "gear": {"a": {"gear_make": "X"}}}
+
+
+def test_effect_overrides_merge_over_the_sections(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    raw = yaml.safe_load((root / "params.yaml").read_text())
+    raw["effects"]["cap"] = {"source": "data/recordings/cap", "model": {"kind": "sequence", "skip": False},
+                             "align": {"highpass_dry": False}, "train_sequence": {"epochs": 7}}
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert load_section(ModelParams, path, effect="cap").kind == "sequence"
+    assert load_section(ModelParams, path, effect="sd1").kind == raw["model"]["kind"]
+    assert load_section(AlignParams, path, effect="cap").highpass_dry is False
+    assert load_section(AlignParams, path).highpass_dry is True
+    assert load_section(TrainSequenceParams, path, effect="cap").epochs == 7
+    raw["effects"]["cap"]["model"]["kind"] = "gru"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError, match=r"effects\.cap\.model\.kind must be one of framed, sequence"):
+        load_section(ModelParams, path, effect="cap")
+    raw["effects"]["cap"]["model"] = {"units": 8}
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError, match=r"unknown key effects\.cap\.model\.units"):
+        load_section(ModelParams, path, effect="cap")
+    with pytest.raises(ConfigError, match=r"effects\.x\.model must be a mapping"):
+        effects({"x": {"source": "bench", "pedal": "sd1", "model": "sequence"}})
+
+
+def test_gear_section_is_checked(tmp_path: Path) -> None:
+    assert gear_entry({"gear_type": "amp", "gear_make": None, "date": "2026-12-01"}) == {"gear_type": "amp",
+                                                                                        "date": "2026-12-01"}
+    assert len(gear_entry({})["date"]) == 10  # today, written once into params.yaml
+    with pytest.raises(ConfigError, match=r"date must be a date as YYYY-MM-DD"):
+        gear_entry({"date": "yesterday"})
+    with pytest.raises(ConfigError, match=r"gear\.gear_type must be one of amp, pedal"):
+        gear_entry({"gear_type": "guitar"})
+    with pytest.raises(ConfigError, match=r"input_level_dbu must be a number in \[-60, 60\]"):
+        gear_entry({"input_level_dbu": 99.0})
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump({"effects": {"a": {"source": "bench", "pedal": "sd1"}},
+                                    "gear": {"a": {"gear_make": "Boss", "tone_type": "overdrive"}}}))
+    fx = load_effects(path)["a"]
+    assert fx.gear.gear_make == "Boss" and fx.gear.tone_type == "overdrive" and fx.gear.gear_type == "pedal"
+
+
+def test_recipe_fits_the_budget() -> None:
+    lo, hi = CAPTURE_EPOCHS
+    assert capture_recipe(10)["epochs"] == hi  # a tiny take: the most epochs
+    assert capture_recipe(10**12)["epochs"] == lo  # a huge one: the fewest
+    two_minutes = capture_recipe(int(96 * 48000 * 0.9))
+    assert lo <= two_minutes["epochs"] <= hi and two_minutes["patience"] is None
+
+
+def write_plucked_pair(folder: Path, seconds: float = 8.0, sr: int = 48000, latency: float = 23.0) -> None:
+    dry = plucked_notes(seconds, sr, seed=3)
+    wet = record(player_chain(dry, sr), sr, latency, 0.0, -1, -84.0, seed=4)  # inverted, as some pedals are
+    folder.mkdir(parents=True, exist_ok=True)
+    sf.write(folder / "dry.wav", dry, sr, subtype="PCM_24")
+    sf.write(folder / "wet.wav", wet + 0.02, sr, subtype="FLOAT")  # and a DC offset
+
+
+@pytest.fixture(scope="module")
+def captured(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    from tests.test_pipeline import TINY, _dvc, make_copy
+
+    repo = make_copy(tmp_path_factory.mktemp("capture"), TINY)
+    takes = tmp_path_factory.mktemp("takes")
+    write_plucked_pair(takes)
+    env_path = str(Path(sys.executable).parent)
+    proc = subprocess.run([sys.executable, "-m", "drywet", "capture", "mycap", str(takes / "dry.wav"),
+                           str(takes / "wet.wav"), "--epochs", "2", "--gear-make", "Acme", "--gear-model", "Drive",
+                           "--tone-type", "overdrive", "--modeled-by", "tester"],
+                          cwd=repo, capture_output=True, text=True, timeout=900,
+                          env={**__import__("os").environ, "PATH": env_path + ":" + __import__("os").environ["PATH"],
+                               "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    _dvc(repo, "status")  # the repository still reads
+    return repo, proc
+
+
+def test_capture_runs_only_its_effect_and_ends_with_a_summary(captured) -> None:
+    repo, proc = captured
+    out = proc.stdout
+    assert "OK to train" in out
+    assert "epoch 2/2" in out and "left" in out  # progress per epoch with the time left
+    assert "capture mycap: " in out and "test ESR" in out and "exports/mycap/mycap.nam" in out
+    assert not (repo / "models" / "sd1").exists()  # the other effects did not run
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    entry = params["effects"]["mycap"]
+    assert entry["source"] == "data/recordings/mycap" and entry["model"]["kind"] == "sequence"
+    assert params["gear"]["mycap"]["gear_make"] == "Acme"
+    assert (repo / "data" / "recordings" / "mycap.dvc").is_file()  # tracked with dvc add
+    meta = json.loads((repo / "models" / "mycap" / "model.json").read_text())
+    assert meta["kind"] == "sequence" and meta["highpass_hz"] == 0.0  # fed as a plugin feeds it
+    align = json.loads((repo / "metrics" / "align" / "mycap.json").read_text())
+    assert -1.0 <= align["latency_samples"] - 23.0 <= 0.25 and align["polarity"] == -1
+
+
+def test_captured_nam_plays_what_was_scored(captured) -> None:
+    """The .nam file, run by the independent NumPy player on the test dry, scores what evaluate scored."""
+    from drywet.export.nam import NamLSTM, load_nam
+    from drywet.metrics import esr
+
+    repo, _ = captured
+    nam = load_nam(repo / "exports" / "mycap" / "mycap.nam")
+    assert nam["metadata"]["gear_make"] == "Acme" and nam["metadata"]["tone_type"] == "overdrive"
+    assert set(nam["metadata"]["date"]) == {"year", "month", "day", "hour", "minute", "second"}
+    assert nam["metadata"]["training"]["verdict"] and "loudness" in nam["metadata"]
+    dry, _ = sf.read(repo / "data" / "split" / "mycap" / "test_dry.wav", dtype="float32")
+    wet, _ = sf.read(repo / "data" / "split" / "mycap" / "test_wet.wav", dtype="float32")
+    n = min(dry.size, 24000)
+    played = NamLSTM(nam).process(dry[:n])
+    pred, _ = sf.read(repo / "data" / "predictions" / "mycap" / "pred.wav", dtype="float32")
+    assert np.max(np.abs(played - pred[:n])) < 1e-4
+    scored = json.loads((repo / "metrics" / "mycap.json").read_text())["esr"]
+    assert abs(esr(wet, pred[:wet.size]) - scored) < 1e-3 * max(scored, 1e-3)
