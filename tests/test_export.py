@@ -4,15 +4,18 @@ came from; models a format cannot hold are refused with one line naming the sett
 
 import datetime
 import json
+import sys
 from functools import cache
 
 import numpy as np
 import pytest
 
+from drywet.cli import main
 from drywet.errors import ConfigError, InputError
 from drywet.export import (
     FORMATS,
     NAM_VERSION,
+    Format,
     NamLSTM,
     aidax,
     export_model,
@@ -25,12 +28,17 @@ from drywet.export import (
     save_nam,
     to_nam,
 )
+from drywet.export.bundle import framed_skips
+from drywet.export.format import registry
 from drywet.export.loudness import loudness_and_gain, reference_input
+from drywet.export.plugins import Plugin
 from drywet.kinds import build_model
 from drywet.models import get_structure
 from drywet.params import GearParams
 from drywet.stream import SequenceWeights
+from stages import export as stage
 from tests.lstm_models import keras_run, sequence_model, with_knobs
+from tests.test_export_stage import FX, _meta, _setup
 
 TOL = 1e-5
 N_SAMPLES = 1000
@@ -440,7 +448,7 @@ def test_plan_lists_only_what_released_plugins_load(layers, units, inputs, skip,
     assert all(reason and "\n" not in reason for reason in skipped.values())
     for fmt in FORMATS:
         try:
-            data = FORMATS[fmt][0](weights, rate)
+            data = FORMATS[fmt].build(weights, rate)
         except ConfigError:
             assert fmt not in loads
             continue
@@ -502,22 +510,91 @@ def test_library_players_agree_with_these_readers(fmt, layers, inputs, skip):
     m = model(layers, 16, inputs, skip)
     x = model_input(inputs)
     data = json.loads(json.dumps(export_model(m, fmt, 8000)))
-    player = players.read(fmt, data)
+    player = FORMATS[fmt].reader(data)
     player.reset(prewarm=False)
     assert np.max(np.abs(player.process(x) - READERS[fmt](data, x))) < 1e-9
 
 
 def test_players_prewarm_like_the_plugins():
     data = export_model(model(1, 16, 1, False), "nam", 8000)
-    player = players.read("nam", data)
+    player = players.read_nam(data)
     assert player.prewarm == 4000  # 0.5 s at the file's rate
-    assert players.read("aidax", export_model(model(1, 16, 1, False), "aidax", 8000)).prewarm == 2048
-    assert players.read("proteus", export_model(model(1, 16, 1, True), "proteus", 8000)).prewarm == 0
+    assert players.read_aidax(export_model(model(1, 16, 1, False), "aidax", 8000)).prewarm == 2048
+    assert players.read_proteus(export_model(model(1, 16, 1, True), "proteus", 8000)).prewarm == 0
     x = dry_signal(9)
     warm = player.process(x)  # the constructor's reset ran the prewarm
     player.reset(prewarm=False)
     cold = player.process(x)
     assert abs(warm[0] - cold[0]) > 1e-6 and np.max(np.abs(warm[-100:] - cold[-100:])) < 1e-4
+
+
+# ---- the format registry: a new format is one Format and one FORMATS line ----------------------------
+
+
+TOY_PLUGIN = Plugin("Toy 0.1", None, 1, (1,), None, host_rate=True, controls=("Toy's Level knob is unity at noon",))
+
+
+def _toy_build(weights: SequenceWeights, rate: int, metadata: dict | None = None) -> dict:
+    """A one-layer LSTM in Keras' layout, flat keys: what a new format's `from_weights` would write."""
+    if len(weights.layers) != 1:
+        raise ConfigError(f"model '{weights.name}' cannot export to Toy; train with a 1-layer structure")
+    layer = weights.layers[0]
+    return {"toy_version": 1, "rate": rate, "skip": int(weights.skip), "kernel": layer.kernel.tolist(),
+            "recurrent": layer.recurrent.tolist(), "bias": layer.bias.tolist(), "head_w": weights.head_w.tolist(),
+            "head_b": float(weights.head_b), "metadata": {"name": weights.name, **(metadata or {})}}
+
+
+def _toy_read(data: dict) -> players.Player:
+    """The toy file played from its keys alone, on the library's player."""
+    kernel, recurrent = np.asarray(data["kernel"], np.float64), np.asarray(data["recurrent"], np.float64)
+    hidden = recurrent.shape[0]
+    layer = players.Layer(kernel.T, recurrent.T, np.asarray(data["bias"], np.float64), np.zeros(hidden),
+                          np.zeros(hidden))
+    return players.Player([layer], np.asarray(data["head_w"], np.float64), data["head_b"], bool(data["skip"]),
+                          kernel.shape[0], data["rate"], 0)
+
+
+TOY = Format(name="toy", suffix=".toy.json", label="Toy", build=_toy_build, plugins=(TOY_PLUGIN,), reader=_toy_read,
+             metadata=lambda about: {"name": about.name, "esr": about.esr, "gear": about.gear.gear_model},
+             finish=lambda data: {**data, "finished": True})
+
+
+def test_a_new_format_is_one_format_object_and_its_registry_line(tmp_path, monkeypatch, capsys):
+    """With only its Format registered, a format is planned, built, played from the file and written by
+    the export stage, and offered by `python -m drywet export --format`."""
+    monkeypatch.setitem(FORMATS, "toy", TOY)
+    m = sequence_model(1, 16, 1, True, seed=2)
+    assert plan(SequenceWeights.from_keras(m), 8000)[0]["toy"] == ["Toy 0.1"]
+    assert "toy" in framed_skips() and format_notes("toy", {}) == []
+    argv = _setup(tmp_path, monkeypatch, m, _meta(m, "sequence", 16, True))
+    monkeypatch.setattr(sys, "argv", argv)
+    stage.main()
+    out = tmp_path / "exports" / FX
+    summary = json.loads((out / "exports.json").read_text())
+    entry = summary["formats"]["toy"]
+    assert entry["file"] == f"{FX}.toy.json" and entry["plugins"] == ["Toy 0.1"] and entry["plugin_rate"] == 8000
+    assert abs(entry["plugin_esr"] - entry["esr"]) < 1e-4 and entry["plugin_esr"] > 1e-3  # played from the file
+    assert "Toy's Level knob is unity at noon" in entry["notes"] and "set the host to 8000 Hz" in entry["notes"][0]
+    data = json.loads((out / f"{FX}.toy.json").read_text())
+    assert data["finished"] and data["toy_version"] == 1 and np.shape(data["kernel"]) == (1, 64)
+    assert data["metadata"] == {"name": f"drywet {FX} l1_u16_f32", "esr": entry["esr"], "gear": "OD-1"}
+    capsys.readouterr()
+    assert main(["export", "--format", "toy", f"models/{FX}", "cli.toy.json"]) == 0
+    assert "loads in Toy 0.1" in capsys.readouterr().out
+    assert json.loads((tmp_path / "cli.toy.json").read_text())["finished"]
+
+
+def test_unknown_format_on_the_command_line(capsys):
+    assert main(["export", "--format", "vst", "no-such-model", "out.json"]) == 2
+    assert capsys.readouterr().err == "error: unknown export format 'vst'; valid: nam, aidax, proteus, neuralpi\n"
+
+
+def test_registry_refuses_a_repeated_name_or_suffix_and_a_format_without_plugins():
+    with pytest.raises(ValueError, match="repeats the name or suffix of 'toy'"):
+        registry(TOY, Format(name="toy2", suffix=".toy.json", label="Toy", build=_toy_build, plugins=(TOY_PLUGIN,),
+                             reader=TOY.reader))
+    with pytest.raises(ValueError, match="names no plugin"):
+        Format(name="toy", suffix=".toy.json", label="Toy", build=_toy_build, plugins=(), reader=TOY.reader)
 
 
 # ---- the plugins' own loaders, where installed (`make test-nam`) --------------------------------------

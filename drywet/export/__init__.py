@@ -5,46 +5,52 @@
     proteus  GuitarML Proteus JSON: one LSTM layer with the skip connection, padded to 40 units
     neuralpi the same layout for NeuralPi, padded to 20 units
 
-`plugins` says what each released plugin build loads (with the sources' lines), `pad` widens a model
-exactly, `players` plays a written file from its contents alone, `loudness` measures a `.nam`'s
-level metadata and `bundle` makes one effect's set of files. Every format refuses framed models;
-each refusal is one line naming the setting to train with.
+Each format module declares everything about its format in one `Format` (`drywet.export.format`:
+name, file suffix, builder, the released plugins that load the file, the reader that plays it, the
+export stage's metadata, notes), and `FORMATS` below lists them, one line each: the registry that
+`plan`, `export_model`, `format_notes`, `bundle` and `python -m drywet export --format` walk.
+`plugins` turns a `Plugin` into refusals and notes, `pad` widens a model exactly, `players` plays a
+written file from its contents alone, `loudness` measures a `.nam`'s level metadata and `bundle`
+makes one effect's set of files. Every format refuses framed models; each refusal is one line naming
+the setting to train with.
 """
 
 from __future__ import annotations
 
-from functools import partial
-
 from drywet.errors import ConfigError
 from drywet.export import aidax, nam, proteus
 from drywet.export.checks import model_rate, save_json, sequence_weights
+from drywet.export.format import Format, Provenance, registry
 from drywet.export.nam import NAM_VERSION, NamLSTM, load_nam, save_nam, to_nam
-from drywet.export.plugins import PLUGINS, refusal
+from drywet.export.plugins import refusal
 from drywet.stream import SequenceWeights
 
-# format -> (builder from SequenceWeights, file name suffix, the name refusals use)
-FORMATS = {"nam": (nam.from_weights, ".nam", ".nam"),
-           "aidax": (aidax.from_weights, ".aidax.json", "AIDA-X"),
-           "proteus": (partial(proteus.from_weights, plugin="Proteus"), ".proteus.json", "Proteus"),
-           "neuralpi": (partial(proteus.from_weights, plugin="NeuralPi"), ".neuralpi.json", "NeuralPi")}
+# the format registry: one line per format, in the order files are planned and written
+FORMATS = registry(nam.FORMAT, aidax.FORMAT, proteus.FORMAT, proteus.NEURALPI)
 
-__all__ = ["FORMATS", "NAM_VERSION", "NamLSTM", "export_model", "exportable_formats", "format_notes", "load_nam",
-           "model_rate", "plan", "save_json", "save_nam", "to_nam"]
+__all__ = ["FORMATS", "NAM_VERSION", "Format", "NamLSTM", "Provenance", "export_model", "exportable_formats",
+           "format_notes", "get_format", "load_nam", "model_rate", "plan", "save_json", "save_nam", "to_nam"]
+
+
+def get_format(fmt: str) -> Format:
+    """The registered format named `fmt`; ConfigError (one line, with the valid names) for another."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown export format '{fmt}'; valid: {', '.join(FORMATS)}")
+    return FORMATS[fmt]
 
 
 def export_model(model, fmt: str, sample_rate: int, metadata: dict | None = None, meta=None) -> dict:
     """The model as the `fmt` format's dict (see FORMATS), run at `sample_rate` Hz."""
-    if fmt not in FORMATS:
-        raise ConfigError(f"unknown export format '{fmt}'; valid: {', '.join(FORMATS)}")
-    build, _, label = FORMATS[fmt]
-    return build(sequence_weights(model, label, meta), sample_rate, metadata)
+    form = get_format(fmt)
+    return form.build(sequence_weights(model, form.label, meta), sample_rate, metadata)
 
 
 def plan(weights: SequenceWeights, rate: int) -> tuple[dict[str, list[str]], dict[str, str]]:
     """Which formats released plugins load for this model run at `rate` Hz: (format -> the plugins
     that load its file, format -> the one-line reason none does)."""
     loads, skipped = {}, {}
-    for fmt, plugins in PLUGINS.items():
+    for fmt, form in FORMATS.items():
+        plugins = form.plugins
         reasons = [refusal(plugin, weights, rate) for plugin in plugins]
         names = [plugin.name for plugin, reason in zip(plugins, reasons, strict=True) if reason is None]
         if names:
@@ -56,11 +62,7 @@ def plan(weights: SequenceWeights, rate: int) -> tuple[dict[str, list[str]], dic
 
 def format_notes(fmt: str, data: dict) -> list[str]:
     """Why a written file would not load in its released plugin (RTNeural itself loads any AIDA-X stack)."""
-    if fmt == "aidax":
-        return aidax.notes(data)
-    if fmt in ("proteus", "neuralpi"):
-        return proteus.notes(data)
-    return []
+    return get_format(fmt).notes(data)
 
 
 def exportable_formats(model, meta) -> list[str]:

@@ -10,18 +10,36 @@
 
 Weights keep Keras' layout (rows = inputs; gate columns i, f, c, o), which is what RTNeural's Keras
 loader reads. RTNeural loads any stack; the AIDA-X plugin is compiled for one LSTM layer of 8, 12,
-16, 20, 24, 32, 40, 64 or 80 units and 1-3 inputs (`drywet.export.plugins`), so a one-layer model of
-another width is zero-padded to the next compiled one (`drywet.export.pad`, exact).
+16, 20, 24, 32, 40, 64 or 80 units and 1-3 inputs (`AIDAX_PLUGIN`), so a one-layer model of another
+width is zero-padded to the next compiled one (`drywet.export.pad`, exact).
+
+The plugin, read from its sources (AidaDSP/AIDA-X, tag 1.1.0; it runs the model at the host's rate,
+only IRs and audio files are resampled):
+
+    src/model_variant.hpp:4         MAX_INPUT_SIZE 3
+    src/model_variant.hpp:33-59     LSTM (and GRU) of 8, 12, 16, 20, 24, 32, 40, 64 or 80 units,
+                                    1-3 inputs, one recurrent layer + DenseT<H, 1>
+    src/model_variant.hpp:62-72     the variant is chosen from layers[0] type and width and
+                                    in_shape's last entry; RTNeural's parseJson then expects
+                                    exactly those two layers
+    src/aidadsp-plugin.cpp:652-678  in_shape, in_skip (0 or 1), in_gain / out_gain (dB)
+    src/aidadsp-plugin.cpp:202-258  knob inputs are PARAM1 / PARAM2 (0-1); in_skip adds channel 0
+    src/aidadsp-plugin.cpp:718-719  2048 zero samples run through a new model before it plays
 """
 
 from __future__ import annotations
 
 from drywet.export.checks import nested, sequence_weights
+from drywet.export.format import Format, Provenance
 from drywet.export.pad import pad_units
-from drywet.export.plugins import AIDAX
+from drywet.export.players import read_aidax
+from drywet.export.plugins import Plugin
 from drywet.stream import SequenceWeights
 
-AIDAX_UNITS = AIDAX.widths
+AIDAX_PLUGIN = Plugin("AIDA-X 1.1.0", (8, 12, 16, 20, 24, 32, 40, 64, 80), 1, (1, 2, 3), None, host_rate=True,
+                      prewarm_samples=2048,
+                      controls=("", "AIDA-X's PARAM1 is the knob", "AIDA-X's PARAM1 and PARAM2 are the knobs"))
+AIDAX_UNITS = AIDAX_PLUGIN.widths
 
 
 def to_aidax(model, sample_rate: int, metadata: dict | None = None, meta=None) -> dict:
@@ -32,7 +50,7 @@ def to_aidax(model, sample_rate: int, metadata: dict | None = None, meta=None) -
 def from_weights(weights: SequenceWeights, sample_rate: int, metadata: dict | None = None) -> dict:
     """`to_aidax` for weights already read from the model."""
     if len(weights.layers) == 1:
-        width = AIDAX.width_for(weights.layers[0].units)
+        width = AIDAX_PLUGIN.width_for(weights.layers[0].units)
         if width is not None:
             weights = pad_units(weights, width)
     layers = [{"type": "lstm", "activation": "", "shape": [None, None, layer.units],
@@ -55,6 +73,11 @@ def gear_metadata(gear, name: str, esr: float | None, sample_rate: int) -> dict:
             "style": getattr(gear, "tone_type", None), "esr": esr, "samplerate": int(sample_rate)}
 
 
+def stage_metadata(about: Provenance) -> dict:
+    """`gear_metadata` for the export stage."""
+    return gear_metadata(about.gear, about.name, about.esr, about.rate)
+
+
 def notes(data: dict) -> list[str]:
     """Why the AIDA-X plugin (as opposed to RTNeural itself) would not load this file."""
     lstms = [layer for layer in data["layers"] if layer["type"] == "lstm"]
@@ -64,6 +87,10 @@ def notes(data: dict) -> list[str]:
     if lstms and lstms[0]["shape"][-1] not in AIDAX_UNITS:
         found.append(f"AIDA-X is built for {', '.join(map(str, AIDAX_UNITS))} units; this file has "
                      f"{lstms[0]['shape'][-1]}")
-    if data["in_shape"][-1] not in AIDAX.inputs:
+    if data["in_shape"][-1] not in AIDAX_PLUGIN.inputs:
         found.append(f"AIDA-X plays 1-3 inputs; this file has {data['in_shape'][-1]}")
     return found
+
+
+FORMAT = Format(name="aidax", suffix=".aidax.json", label="AIDA-X", build=from_weights, plugins=(AIDAX_PLUGIN,),
+                reader=read_aidax, metadata=stage_metadata, notes=notes)

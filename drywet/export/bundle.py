@@ -1,11 +1,10 @@
-"""One effect's plugin files: a file for every format a released plugin loads (`plan`), with the
-metadata of its gear (params.yaml's `gear.<fx>`) and training, and the test ESR of each file played
-from its contents alone (`drywet.export.players`) next to the scored one, as the `export` stage writes
-them. Arrays in, dicts out; the stage writes the files."""
+"""One effect's plugin files: a file for every format in `FORMATS` a released plugin loads (`plan`),
+with the metadata of its gear (params.yaml's `gear.<fx>`) and training, and the test ESR of each file
+played from its contents alone (its format's reader, `drywet.export.players`) next to the scored one,
+as the `export` stage writes them. Arrays in, dicts out; the stage writes the files."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -13,9 +12,10 @@ import numpy as np
 
 from drywet import metrics
 from drywet.antialias import downsample, upsample
-from drywet.export import FORMATS, aidax, nam, plan, players
+from drywet.export import FORMATS, plan
 from drywet.export.checks import model_rate
-from drywet.export.plugins import FRAMED_REASON, PLUGINS, notes
+from drywet.export.format import Provenance
+from drywet.export.plugins import FRAMED_REASON, notes
 from drywet.stream import SequenceWeights
 
 ESR_AGREEMENT = 1e-4  # a played file's test ESR must be this close to the scored one
@@ -51,23 +51,14 @@ def build_exports(weights: SequenceWeights, meta, effect: str, gear=None, esr: f
     """
     rate = model_rate(meta)
     loads, skipped = plan(weights, rate)
-    name = f"drywet {effect} {meta.structure}"
+    about = Provenance(f"drywet {effect} {meta.structure}", gear, esr, verdict, latency_samples, rate)
     exports = []
     for fmt, plugin_names in loads.items():
-        build, suffix, _ = FORMATS[fmt]
-        if fmt == "nam":
-            date = getattr(gear, "date", None)
-            date = dt.date.fromisoformat(date) if date else None
-            data = nam.with_levels(build(weights, rate, nam.gear_metadata(gear, name, esr, verdict, latency_samples,
-                                                                         date)))
-        elif fmt == "aidax":
-            data = build(weights, rate, aidax.gear_metadata(gear, name, esr, rate))
-        else:
-            data = build(weights, rate, {"name": getattr(gear, "name", None) or name, "esr": esr,
-                                         "author": getattr(gear, "modeled_by", None)})
-        found = [note for plugin in PLUGINS[fmt] if plugin.name in plugin_names
+        form = FORMATS[fmt]
+        data = form.finish(form.build(weights, rate, form.metadata(about)))
+        found = [note for plugin in form.plugins if plugin.name in plugin_names
                  for note in notes(plugin, weights, rate)]
-        exports.append(Export(fmt, f"{effect}{suffix}", data, tuple(plugin_names), tuple(found)))
+        exports.append(Export(fmt, f"{effect}{form.suffix}", data, tuple(plugin_names), tuple(found)))
     return exports, skipped
 
 
@@ -84,7 +75,7 @@ def highpass_note(highpass_hz: float, effect: str) -> str:
 
 def plugin_rate(export: Export, rate: int) -> int:
     """The rate the file's plugin runs it at: its one fixed rate (Proteus: 44.1 kHz), else `rate`."""
-    fixed = {plugin.rate for plugin in PLUGINS[export.fmt] if plugin.name in export.plugins} - {None}
+    fixed = {plugin.rate for plugin in FORMATS[export.fmt].plugins if plugin.name in export.plugins} - {None}
     return fixed.pop() if len(fixed) == 1 else rate
 
 
@@ -98,7 +89,7 @@ def played_esr(export: Export, takes: Sequence[Take], oversample: int = 1, rate:
     decimation filters the pipeline uses (the NAM plugin resamples by itself; the others run at the
     host's rate). A plugin that runs every model at one `play_rate` other than the model's audio
 `rate` plays the dry resampled to it, and its output is resampled back (what the listener hears)."""
-    player = players.read(export.fmt, export.data)
+    player = FORMATS[export.fmt].reader(export.data)
     resampled = rate is not None and play_rate is not None and play_rate != rate
     preds, targets = [], []
     for take in takes:

@@ -19,6 +19,16 @@ Metadata follows NAM's trainer (nam/models/metadata.py UserMetadata: name, model
 gear_make, gear_model, tone_type, input_level_dbu, output_level_dbu; nam/models/base.py: loudness,
 gain; nam/models/exportable.py: date, written only when given so the same model gives the same
 bytes; nam/train/metadata.py: the `training` key, here test_esr, verdict and latency_samples).
+
+The plugin that loads it (`NAM_PLUGIN`), read from its sources (sdatkinson/NeuralAmpModelerCore, tag
+v0.5.4; the plugin resamples to the file's `sample_rate` since NeuralAmpModelerPlugin PR #397): any
+number of LSTM layers of one width, audio only.
+
+    NAM/lstm.cpp:9-29               per layer W (4H x (in + H)) row-major, b, h0, c0
+    NAM/lstm.cpp:76-96              layers of one hidden_size, then head weights (H) and bias
+    NAM/lstm.cpp:151-164            y = head(h_last): no path from input to output
+    NAM/lstm.cpp:168-175            input_size from config; one audio channel in
+    NAM/lstm.cpp:125-131            0.5 s of zeros run through the model at reset (prewarm)
 """
 
 from __future__ import annotations
@@ -33,9 +43,11 @@ import numpy as np
 
 from drywet.errors import ConfigError, InputError
 from drywet.export.checks import compact, save_json, sequence_weights
+from drywet.export.format import Format, Provenance
 from drywet.export.loudness import loudness_and_gain
 from drywet.export.pad import pad_units
 from drywet.export.players import read_nam
+from drywet.export.plugins import Plugin
 from drywet.stream import SequenceWeights
 
 if TYPE_CHECKING:
@@ -45,6 +57,8 @@ NAM_VERSION = "0.5.4"  # .nam file version; NAM players accept 0.5.x
 GEAR_TYPES = ("amp", "pedal", "pedal_amp", "amp_cab", "amp_pedal_cab", "preamp", "studio")
 TONE_TYPES = ("clean", "overdrive", "crunch", "hi_gain", "fuzz")
 _REQUIRED_KEYS = ("version", "architecture", "config", "weights")
+
+NAM_PLUGIN = Plugin("Neural Amp Modeler", None, None, (1,), False, prewarm_s=0.5)
 
 
 def to_nam(model, sample_rate: int, metadata: dict | None = None, meta=None) -> dict:
@@ -131,6 +145,13 @@ def with_levels(nam: dict) -> dict:
     if loudness is not None:
         meta["loudness"] = round(loudness, 4)
     return {**nam, "metadata": meta}
+
+
+def stage_metadata(about: Provenance) -> dict:
+    """`gear_metadata` for the export stage: the gear's `date` (YYYY-MM-DD) when it names one."""
+    date = getattr(about.gear, "date", None)
+    return gear_metadata(about.gear, about.name, about.esr, about.verdict, about.latency_samples,
+                         dt.date.fromisoformat(date) if date else None)
 
 
 def save_nam(nam: dict, path: str | os.PathLike) -> None:
@@ -221,3 +242,7 @@ class NamLSTM:
                 layer_in = self._h[k]
             y[t] = self.head_w @ layer_in + self.head_b
         return y.astype(np.float32)
+
+
+FORMAT = Format(name="nam", suffix=".nam", label=".nam", build=from_weights, plugins=(NAM_PLUGIN,), reader=read_nam,
+                metadata=stage_metadata, finish=with_levels)

@@ -2,12 +2,16 @@
 file sounds like the model it came from.
 
 Each reader knows only its format's description (see the format modules' docstrings and the plugin
-sources named in `drywet.export.plugins`) and shares no code with the exporters or with
-`drywet.stream`: it turns the file into per-layer input and recurrent matrices in PyTorch's row
-layout (gate rows i, f, g, o), a bias, an initial state and a linear head, then runs them in float64
-with the exact logistic and tanh. Like the plugins it starts from the file's state after running
-zeros through the model for the plugin's prewarm (NAM 0.5 s, AIDA-X 2048 samples, Proteus none),
-and Proteus / NeuralPi add the dry input to the output whatever the file says.
+sources named there) and shares no code with the exporters or with `drywet.stream`: this module
+imports neither; a format's `Format` names its reader from here (`reader=read_nam`). The readers
+of the built-in formats live together because what they share is this module's float64 player
+(`Player`, `Layer`), never a line of the writers; a new format may instead define its reader in its
+own module, on `Player` and `Layer`, as long as the reader uses nothing of that module's writer.
+Each turns the file into per-layer input and recurrent matrices
+in PyTorch's row layout (gate rows i, f, g, o), a bias, an initial state and a linear head, then runs
+them in float64 with the exact logistic and tanh. Like the plugins it starts from the file's state
+after running zeros through the model for the plugin's prewarm (NAM 0.5 s, AIDA-X 2048 samples,
+Proteus none), and Proteus / NeuralPi add the dry input to the output whatever the file says.
 """
 
 from __future__ import annotations
@@ -62,7 +66,9 @@ def _lstm_run(x, w_in, w_rec, bias, h, c, out):  # pragma: no cover - compiled
 
 
 @dataclass
-class _Layer:
+class Layer:
+    """One LSTM layer as a file gives it, in PyTorch's row layout (gate rows i, f, g, o), for `Player`."""
+
     w_ih: np.ndarray  # (4H, in)
     w_hh: np.ndarray  # (4H, H)
     b: np.ndarray  # (4H,)
@@ -74,7 +80,7 @@ class Player:
     """A model file as its plugin plays it: `process` continues from the current state; `reset`
     returns to the file's initial state and runs the plugin's prewarm."""
 
-    def __init__(self, layers: list[_Layer], head_w: np.ndarray, head_b: float, skip: bool, inputs: int,
+    def __init__(self, layers: list[Layer], head_w: np.ndarray, head_b: float, skip: bool, inputs: int,
                  rate: int | None, prewarm: int, in_gain: float = 1.0, out_gain: float = 1.0):
         self.inputs, self.rate, self.prewarm, self.skip = inputs, rate, prewarm, skip
         self.hidden = [layer.b.size // 4 for layer in layers]
@@ -145,7 +151,7 @@ def read_nam(data: dict) -> Player:
         b, h0, c0 = (flat[pos:pos + sizes[1]], flat[pos + sizes[1]:pos + sizes[1] + hidden],
                      flat[pos + sizes[1] + hidden:pos + sizes[1] + 2 * hidden])
         pos += sum(sizes[1:])
-        layers.append(_Layer(w[:, :width - hidden], w[:, width - hidden:], b, h0.copy(), c0.copy()))
+        layers.append(Layer(w[:, :width - hidden], w[:, width - hidden:], b, h0.copy(), c0.copy()))
     if flat.size != pos + hidden + 1:
         raise InputError(f".nam file has {flat.size} weights; its config implies {pos + hidden + 1}")
     return Player(layers, flat[pos:pos + hidden], flat[pos + hidden], False, n_in, rate,
@@ -174,7 +180,7 @@ def read_aidax(data: dict) -> Player:
         kernel = _array(kernel, (fan_in, 4 * hidden), f"layer {k} kernel")
         recurrent = _array(recurrent, (hidden, 4 * hidden), f"layer {k} recurrent kernel")
         bias = _array(bias, (4 * hidden,), f"layer {k} bias")
-        layers.append(_Layer(kernel.T, recurrent.T, bias, np.zeros(hidden), np.zeros(hidden)))
+        layers.append(Layer(kernel.T, recurrent.T, bias, np.zeros(hidden), np.zeros(hidden)))
         fan_in = hidden
     dense_w, dense_b = raw[-1]["weights"]
     dense_w = _array(dense_w, (fan_in, 1), "dense kernel")[:, 0]
@@ -201,15 +207,6 @@ def read_proteus(data: dict) -> Player:
         rate = md.get("sample_rate")
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"Proteus file unusable ({exc!r})") from None
-    layer = _Layer(w_ih, w_hh, b, np.zeros(hidden), np.zeros(hidden))
+    layer = Layer(w_ih, w_hh, b, np.zeros(hidden), np.zeros(hidden))
     return Player([layer], lin_w, lin_b, True, inputs, None if rate is None else int(rate), 0)
 
-
-READERS = {"nam": read_nam, "aidax": read_aidax, "proteus": read_proteus, "neuralpi": read_proteus}
-
-
-def read(fmt: str, data: dict) -> Player:
-    """The player of a `fmt` file's contents (nam, aidax, proteus or neuralpi)."""
-    if fmt not in READERS:
-        raise InputError(f"no player for format '{fmt}'")
-    return READERS[fmt](data)

@@ -1,44 +1,9 @@
-"""What the released plugin builds load, read from their sources, and the one-line reason a model
-does not play in one of them.
+"""A released plugin build as data (`Plugin`: the widths, layers, inputs, skip path and rate it
+plays), and the one-line reason a model does not play in one (`refusal`) or what to set for it to
+play as trained (`notes`).
 
-Sources (tag, file:line):
-
-    Proteus 1.2 (GuitarML/Proteus, tag v1.2)
-        src/RTNeuralLSTM.h:26-36        one LSTMLayerT of 40 units + DenseT<40, 1>, for 1, 2 or 3 inputs
-        src/RTNeuralLSTM.cpp:40-41      sums exactly 160 (4 x 40) biases: another width reads out of range
-        src/RTNeuralLSTM.cpp:59-71      model_data.input_size picks the 1/2/3-input model
-        src/RTNeuralLSTM.cpp:88, 113    output = model(x) + x: the skip path whatever the file says
-        src/PluginProcessor.cpp:222-233 a knob model always plays through the 2-input model (Drive is
-                                        its knob), so a 3-input file loads but does not play
-        src/PluginProcessor.cpp:129-131 every model runs at 44.1 kHz (the host's audio is resampled)
-        src/PluginProcessor.cpp:203, 222 input gain 2.5 x Drive (audio-only model), 1.5 (knob model)
-    NeuralPi 1.3.0 (GuitarML/NeuralPi, tag v1.3.0)
-        Source/RTNeuralLSTM.h:20-26     one LSTMLayerT of 20 units, for 1 or 2 inputs
-        Source/RTNeuralLSTM.cpp:39, 69  sums exactly 80 (4 x 20) biases
-        Source/RTNeuralLSTM.cpp:92, 100 output = model(x) + x
-        Source/PluginProcessor.cpp:343-352  input_size 1 -> audio-only model, anything else -> 2 inputs
-        Source/PluginProcessor.cpp:208-209  input gain 2 x Gain for an audio-only model (unity at 0.5)
-        runs at the host's rate (no resampler)
-    AIDA-X 1.1.0 (AidaDSP/AIDA-X, tag 1.1.0)
-        src/model_variant.hpp:4         MAX_INPUT_SIZE 3
-        src/model_variant.hpp:33-59     LSTM (and GRU) of 8, 12, 16, 20, 24, 32, 40, 64 or 80 units,
-                                        1-3 inputs, one recurrent layer + DenseT<H, 1>
-        src/model_variant.hpp:62-72     the variant is chosen from layers[0] type and width and
-                                        in_shape's last entry; RTNeural's parseJson then expects
-                                        exactly those two layers
-        src/aidadsp-plugin.cpp:652-678  in_shape, in_skip (0 or 1), in_gain / out_gain (dB)
-        src/aidadsp-plugin.cpp:202-258  knob inputs are PARAM1 / PARAM2 (0-1); in_skip adds channel 0
-        src/aidadsp-plugin.cpp:718-719  2048 zero samples run through a new model before it plays
-        runs at the host's rate (only IRs and audio files are resampled)
-    Neural Amp Modeler (sdatkinson/NeuralAmpModelerCore, tag v0.5.4; the plugin resamples to the
-    file's `sample_rate` since NeuralAmpModelerPlugin PR #397)
-        NAM/lstm.cpp:9-29               per layer W (4H x (in + H)) row-major, b, h0, c0
-        NAM/lstm.cpp:76-96              layers of one hidden_size, then head weights (H) and bias
-        NAM/lstm.cpp:151-164            y = head(h_last): no path from input to output
-        NAM/lstm.cpp:168-175            input_size from config; one audio channel in
-        NAM/lstm.cpp:125-131            0.5 s of zeros run through the model at reset (prewarm)
-
-Any number of LSTM layers of one width, audio only.
+Each format module declares the plugins that load its files in its `Format`, with the plugin
+sources' tags and lines in its docstring (`drywet.export.nam`, `aidax`, `proteus`).
 """
 
 from __future__ import annotations
@@ -58,11 +23,11 @@ class Plugin:
     width); inputs: input channels it plays (audio first, then knobs); skip: True when it always
     adds the dry input, False when the format has no skip path, None when the file says; rate: the
     one rate it runs every model at (None: the file's rate or the host's, see `host_rate`);
-    prewarm_s / prewarm_samples: zeros run through a model when it is loaded.
+    prewarm_s / prewarm_samples: zeros run through a model when it is loaded; controls: what to set
+    in the plugin for a model of 1, 2, 3 ... inputs (one line each, "" for nothing).
     """
 
     name: str
-    fmt: str
     widths: tuple[int, ...] | None
     layers: int | None
     inputs: tuple[int, ...]
@@ -71,6 +36,7 @@ class Plugin:
     host_rate: bool = False  # runs the model at whatever rate the host runs at
     prewarm_s: float = 0.0
     prewarm_samples: int = 0
+    controls: tuple[str, ...] = ()
 
     def width_for(self, units: int) -> int | None:
         """The compiled width a model of `units` pads to (the smallest that holds it), or None."""
@@ -82,17 +48,6 @@ class Plugin:
     def prewarm(self, rate: int) -> int:
         """Zero samples the plugin runs through a model at `rate` Hz before it plays."""
         return int(self.prewarm_s * rate) + self.prewarm_samples
-
-
-NAM = Plugin("Neural Amp Modeler", "nam", None, None, (1,), False, prewarm_s=0.5)
-AIDAX = Plugin("AIDA-X 1.1.0", "aidax", (8, 12, 16, 20, 24, 32, 40, 64, 80), 1, (1, 2, 3), None,
-               host_rate=True, prewarm_samples=2048)
-PROTEUS = Plugin("Proteus 1.2", "proteus", (40,), 1, (1, 2), True, rate=44100)
-NEURALPI = Plugin("NeuralPi 1.3.0", "neuralpi", (20,), 1, (1, 2), True, host_rate=True)
-
-# file format -> the released plugins that load its files (Proteus and NeuralPi share a layout but
-# not a width, so each has its own file)
-PLUGINS = {"nam": (NAM,), "aidax": (AIDAX,), "proteus": (PROTEUS,), "neuralpi": (NEURALPI,)}
 
 
 def refusal(plugin: Plugin, weights: SequenceWeights, rate: int) -> str | None:
@@ -136,12 +91,6 @@ def notes(plugin: Plugin, weights: SequenceWeights, rate: int) -> list[str]:
                      f"so); record at {plugin.rate} Hz for an exact match")
     if plugin.host_rate:
         found.append(f"{plugin.name} runs the model at the host's rate: set the host to {rate} Hz")
-    if plugin is PROTEUS:
-        found.append("Proteus scales its input by 2.5 x Drive (unity at Drive 0.4)" if weights.inputs == 1
-                     else "Proteus boosts a knob model's input by 1.5 (3.5 dB); Drive is the knob")
-    if plugin is NEURALPI:
-        found.append("NeuralPi scales its input by 2 x Gain (unity at Gain 0.5)" if weights.inputs == 1
-                     else "NeuralPi's Gain is the knob")
-    if plugin is AIDAX and weights.inputs > 1:
-        found.append("AIDA-X's PARAM1" + (" and PARAM2 are the knobs" if weights.inputs == 3 else " is the knob"))
+    if weights.inputs <= len(plugin.controls) and plugin.controls[weights.inputs - 1]:
+        found.append(plugin.controls[weights.inputs - 1])
     return found

@@ -7,22 +7,53 @@
 
 Gate rows i, f, g, o (PyTorch's order, the same as Keras'); the loader sums the two biases, so the
 Keras bias goes in `bias_ih` and zeros in `bias_hh`. The plugins add the dry input to the output
-whatever `skip` says, and are compiled for one hidden size (Proteus 40, NeuralPi 20; see
-`drywet.export.plugins`): a narrower model is zero-padded to that width (`drywet.export.pad`, exact);
-a model without the skip connection gets one unit that cancels the dry input the plugin adds (within
-7e-7, `drywet.export.pad.cancel_dry`); a wider model or a second layer is refused.
+whatever `skip` says, and are compiled for one hidden size (Proteus 40, NeuralPi 20): a narrower
+model is zero-padded to that width (`drywet.export.pad`, exact); a model without the skip connection
+gets one unit that cancels the dry input the plugin adds (within 7e-7, `drywet.export.pad.cancel_dry`);
+a wider model or a second layer is refused. The two share this layout but not a width, so each has
+its own file and `Format` (`FORMAT`: Proteus, `NEURALPI`).
+
+The plugins, read from their sources:
+
+    Proteus 1.2 (GuitarML/Proteus, tag v1.2)
+        src/RTNeuralLSTM.h:26-36        one LSTMLayerT of 40 units + DenseT<40, 1>, for 1, 2 or 3 inputs
+        src/RTNeuralLSTM.cpp:40-41      sums exactly 160 (4 x 40) biases: another width reads out of range
+        src/RTNeuralLSTM.cpp:59-71      model_data.input_size picks the 1/2/3-input model
+        src/RTNeuralLSTM.cpp:88, 113    output = model(x) + x: the skip path whatever the file says
+        src/PluginProcessor.cpp:222-233 a knob model always plays through the 2-input model (Drive is
+                                        its knob), so a 3-input file loads but does not play
+        src/PluginProcessor.cpp:129-131 every model runs at 44.1 kHz (the host's audio is resampled)
+        src/PluginProcessor.cpp:203, 222 input gain 2.5 x Drive (audio-only model), 1.5 (knob model)
+    NeuralPi 1.3.0 (GuitarML/NeuralPi, tag v1.3.0)
+        Source/RTNeuralLSTM.h:20-26     one LSTMLayerT of 20 units, for 1 or 2 inputs
+        Source/RTNeuralLSTM.cpp:39, 69  sums exactly 80 (4 x 20) biases
+        Source/RTNeuralLSTM.cpp:92, 100 output = model(x) + x
+        Source/PluginProcessor.cpp:343-352  input_size 1 -> audio-only model, anything else -> 2 inputs
+        Source/PluginProcessor.cpp:208-209  input gain 2 x Gain for an audio-only model (unity at 0.5)
+        runs at the host's rate (no resampler)
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import numpy as np
 
 from drywet.errors import ConfigError
 from drywet.export.checks import nested, sequence_weights
+from drywet.export.format import Format
 from drywet.export.pad import cancel_dry, pad_units
+from drywet.export.players import read_proteus
+from drywet.export.plugins import Plugin
 from drywet.stream import SequenceWeights
 
-PLUGIN_UNITS = {"Proteus": 40, "NeuralPi": 20}
+PROTEUS_PLUGIN = Plugin("Proteus 1.2", (40,), 1, (1, 2), True, rate=44100,
+                        controls=("Proteus scales its input by 2.5 x Drive (unity at Drive 0.4)",
+                                  "Proteus boosts a knob model's input by 1.5 (3.5 dB); Drive is the knob"))
+NEURALPI_PLUGIN = Plugin("NeuralPi 1.3.0", (20,), 1, (1, 2), True, host_rate=True,
+                         controls=("NeuralPi scales its input by 2 x Gain (unity at Gain 0.5)",
+                                   "NeuralPi's Gain is the knob"))
+PLUGIN_UNITS = {"Proteus": PROTEUS_PLUGIN.widths[0], "NeuralPi": NEURALPI_PLUGIN.widths[0]}
 
 
 def to_proteus(model, sample_rate: int, metadata: dict | None = None, meta=None, plugin: str = "Proteus") -> dict:
@@ -72,3 +103,11 @@ def notes(data: dict) -> list[str]:
         return []
     sizes = ", ".join(f"{name} {size}" for name, size in PLUGIN_UNITS.items())
     return [f"hidden size {units}: the released plugin builds load {sizes} units only"]
+
+
+FORMAT = Format(name="proteus", suffix=".proteus.json", label="Proteus",
+                build=partial(from_weights, plugin="Proteus"), plugins=(PROTEUS_PLUGIN,), reader=read_proteus,
+                notes=notes)
+NEURALPI = Format(name="neuralpi", suffix=".neuralpi.json", label="NeuralPi",
+                  build=partial(from_weights, plugin="NeuralPi"), plugins=(NEURALPI_PLUGIN,), reader=read_proteus,
+                  notes=notes)
