@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,21 +27,58 @@ def read_wav(path: str | os.PathLike, channel: int | None = None) -> tuple[np.nd
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as exc:  # soundfile raises several types for broken files
         raise InputError(f"{path}: unreadable audio file ({exc})") from None
-    n_ch = data.shape[1]
+    x = np.ascontiguousarray(data[:, _channel_index(path, data.shape[1], channel)], dtype=np.float32)
+    if not np.all(np.isfinite(x)):
+        raise InputError(f"{path}: contains NaN or infinite samples")
+    return x, int(sr)
+
+
+def _channel_index(path: Path, n_ch: int, channel: int | None) -> int:
+    """The channel to read: the only one, or `channel`; InputError otherwise."""
     if channel is None:
         if n_ch != 1:
             raise InputError(
                 f"{path}: has {n_ch} channels; expected mono (or set the effect's 'channel' param)"
             )
-        x = data[:, 0]
-    else:
-        if not 0 <= channel < n_ch:
-            raise InputError(f"{path}: channel {channel} requested but the file has {n_ch} channels")
-        x = data[:, channel]
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    if not np.all(np.isfinite(x)):
-        raise InputError(f"{path}: contains NaN or infinite samples")
-    return x, int(sr)
+        return 0
+    if not 0 <= channel < n_ch:
+        raise InputError(f"{path}: channel {channel} requested but the file has {n_ch} channels")
+    return channel
+
+
+def wav_info(path: str | os.PathLike, channel: int | None = None) -> tuple[int, int]:
+    """(frames, sample rate) of an audio file, with `read_wav`'s checks of the file and the channel,
+    without reading the samples."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    try:
+        info = sf.info(str(path))
+    except Exception as exc:  # soundfile raises several types for broken files
+        raise InputError(f"{path}: unreadable audio file ({exc})") from None
+    _channel_index(path, info.channels, channel)
+    return int(info.frames), int(info.samplerate)
+
+
+def read_wav_blocks(path: str | os.PathLike, channel: int | None = None,
+                    block: int = 1 << 16) -> Iterator[np.ndarray]:
+    """`read_wav`'s samples as float32 mono blocks of `block` frames (the last one shorter), one block
+    in memory at a time; the same checks, a non-finite sample reported when its block is reached."""
+    path = Path(path)
+    wav_info(path, channel)
+    try:
+        with sf.SoundFile(str(path)) as f:
+            index = _channel_index(path, f.channels, channel)
+            while True:
+                data = f.read(block, dtype="float32", always_2d=True)
+                if not data.shape[0]:
+                    return
+                x = np.ascontiguousarray(data[:, index])
+                if not np.all(np.isfinite(x)):
+                    raise InputError(f"{path}: contains NaN or infinite samples")
+                yield x
+    except (RuntimeError, sf.LibsndfileError) as exc:
+        raise InputError(f"{path}: unreadable audio file ({exc})") from None
 
 
 def rms_dbfs(x: np.ndarray) -> float:
@@ -75,12 +113,17 @@ def float_wav_bytes(x: np.ndarray, sr: int) -> bytes:
     output depends on the samples and the rate alone.
     """
     data = np.ascontiguousarray(x, dtype="<f4").tobytes()
-    n = len(data) // 4
+    return _float_wav_header(len(data) // 4, sr) + data
+
+
+def _float_wav_header(frames: int, sr: int) -> bytes:
+    """Everything before the samples in `float_wav_bytes`'s file of `frames` mono samples."""
+    size = 4 * int(frames)
     fmt = struct.pack("<HHIIHHH", 3, 1, int(sr), int(sr) * 4, 4, 32, 0)  # IEEE float, mono, cbSize 0
     chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt
-    chunks += b"fact" + struct.pack("<II", 4, n)
-    chunks += b"data" + struct.pack("<I", len(data))
-    return b"RIFF" + struct.pack("<I", 4 + len(chunks) + len(data)) + b"WAVE" + chunks + data
+    chunks += b"fact" + struct.pack("<II", 4, int(frames))
+    chunks += b"data" + struct.pack("<I", size)
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks) + size) + b"WAVE" + chunks
 
 
 def write_wav(path: str | os.PathLike, x: np.ndarray, sr: int, subtype: str = "FLOAT") -> None:
@@ -94,6 +137,27 @@ def write_wav(path: str | os.PathLike, x: np.ndarray, sr: int, subtype: str = "F
         atomic_write(path, lambda tmp: Path(tmp).write_bytes(payload), ".wav")
     else:  # libsndfile writes no PEAK chunk (no timestamp) for PCM
         atomic_write(path, lambda tmp: sf.write(tmp, x, int(sr), subtype=subtype, format="WAV"), ".wav")
+
+
+def write_wav_blocks(path: str | os.PathLike, blocks: Iterable[np.ndarray], frames: int, sr: int) -> None:
+    """Write mono float32 `blocks`, `frames` samples in all, as one float WAV, atomically: the same
+    bytes as `write_wav` of the joined blocks, one block in memory at a time. The blocks are drawn
+    while the file is written, so an error in making them leaves no file."""
+
+    def write(tmp: str) -> None:
+        done = 0
+        with open(tmp, "wb") as f:
+            f.write(_float_wav_header(frames, sr))
+            for block in blocks:
+                data = np.ascontiguousarray(block, dtype="<f4").ravel()
+                done += data.size
+                if done > frames:
+                    break
+                f.write(data.data)
+        if done != frames:
+            raise ValueError(f"write_wav_blocks: {frames} samples announced, {done} given")
+
+    atomic_write(path, write, ".wav")
 
 
 def loudest_window_start(x: np.ndarray, length: int, lo: int = 0, hi: int | None = None, hop: int = 1) -> int:

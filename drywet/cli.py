@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from drywet.errors import InputError, run_main
+from drywet.params import GEAR_TYPES, TONE_TYPES
 
 PROGRESS_MIN_SECONDS = 10.0  # shorter files finish too fast for a progress bar to help
+STREAM_BLOCK = 1 << 16  # samples read, streamed and written at a time by `process` (1.5 s at 44.1 kHz)
 
 _DESCRIPTION = """\
 Use a model trained by the drywet pipeline.
@@ -61,15 +63,16 @@ def _parser() -> argparse.ArgumentParser:
                                        "file. Framed models cannot be exported; each format's other "
                                        "limits are refused with the setting to train with.")
         if not nam_only:
-            e.add_argument("--format", required=True, choices=("nam", "aidax", "proteus", "neuralpi"),
+            e.add_argument("--format", required=True, metavar="FORMAT",
                            help="nam: Neural Amp Modeler; aidax: RTNeural / AIDA-X JSON; "
                                 "proteus: GuitarML Proteus JSON (40 units); neuralpi: the same for NeuralPi "
-                                "(20 units). Narrower models are padded to the plugin's width (same output)")
+                                "(20 units); another name is refused with the list of valid ones. Narrower "
+                                "models are padded to the plugin's width (same output)")
         e.add_argument("model", metavar="MODEL", help="model .keras file, or a folder holding model.keras")
         e.add_argument("output", metavar="OUT", help="file to write (.nam, .json or .aidax)")
         e.add_argument("--name", default=None, help="display name (default: drywet <effect> <structure>)")
         e.add_argument("--tone-type", default=None,
-                       choices=("clean", "overdrive", "crunch", "hi_gain", "fuzz"),
+                       choices=TONE_TYPES,
                        help="how the model sounds, for NAM players' browsers (nam only)")
     c = sub.add_parser("check", help="say whether a dry/wet WAV pair is fit to train on",
                        description="Measure a dry/wet recording pair (latency, polarity, alignment clarity, "
@@ -99,10 +102,8 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--no-check", action="store_true", help="train even when `check` finds the pair unfit")
     k.add_argument("--no-run", action="store_true",
                    help="only place the recordings and name the effect; print the command that trains it")
-    for opt, kw in (("--gear-type", {"choices": ("amp", "pedal", "pedal_amp", "amp_cab", "amp_pedal_cab",
-                                                 "preamp", "studio")}),
-                    ("--gear-make", {}), ("--gear-model", {}),
-                    ("--tone-type", {"choices": ("clean", "overdrive", "crunch", "hi_gain", "fuzz")}),
+    for opt, kw in (("--gear-type", {"choices": GEAR_TYPES}), ("--gear-make", {}), ("--gear-model", {}),
+                    ("--tone-type", {"choices": TONE_TYPES}),
                     ("--modeled-by", {}), ("--input-level-dbu", {"type": float}),
                     ("--output-level-dbu", {"type": float})):
         k.add_argument(opt, default=None, help="plugin-file metadata (gear.NAME in params.yaml)", **kw)
@@ -152,48 +153,96 @@ def _resample(x: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
 
 
 def _process(args) -> int:
-    from drywet.audio import read_wav, write_wav
-    from drywet.inference import predict
+    from drywet.audio import read_wav, wav_info, write_wav
+    from drywet.keras_file import LayoutError, model_file, read_sequence_weights
     from drywet.knobs import knob_values
+    from drywet.meta import ModelMeta
+    from drywet.stream import SequenceWeights
 
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be at least 1 (got {args.batch_size})")
     knobs = _knobs(args.knob)
-    model, meta = _load(args.model)
-    knob_values(meta, knobs)  # a missing or unknown knob stops here, before any audio is read
-    x, sr = read_wav(args.input, args.channel)
-    if x.size == 0:
+    if not Path(args.model).exists():
+        raise InputError(f"{args.model}: model not found (expected a .keras file or a folder holding model.keras)")
+    path = model_file(args.model)
+    if not path.is_file():
+        raise InputError(f"{path}: model file not found")
+    meta = ModelMeta.load(path.parent)
+    model = None
+    if meta.kind == "sequence":  # read without TensorFlow: start-up in about a second, not several
+        try:
+            model = read_sequence_weights(path, meta)
+        except LayoutError:  # not drywet's layout as this reader knows it: Keras reads it (or says why not)
+            model = None
+    if model is None:
+        model, meta = _load(args.model)
+    values = knob_values(meta, knobs)  # a missing or unknown knob stops here, before any audio is read
+    frames, sr = wav_info(args.input, args.channel)
+    if frames == 0:
         raise InputError(f"{args.input}: contains no samples")
     model_sr = int(meta.sample_rate)
     if sr != model_sr and not args.resample:
         raise InputError(f"{args.input}: sample rate {sr} Hz differs from the model's {model_sr} Hz "
                          "(resample the file, or pass --resample)")
+    progress = not args.no_progress and sys.stderr.isatty() and frames >= PROGRESS_MIN_SECONDS * sr
+    if sr == model_sr and meta.oversample == 1 and isinstance(model, SequenceWeights):
+        # a sequence model at its own rate streams the file block by block, like a plugin: the state
+        # (and the high-pass's) carried across blocks, one block in memory, 100x real time and more
+        _stream_file(model, meta, values, args, frames, sr, progress)
+        return 0
+    from drywet.inference import predict
+
+    x, sr = read_wav(args.input, args.channel)
     dry = _resample(x, sr, model_sr) if sr != model_sr else x
     if meta.highpass_hz:  # the clean-up the training audio had (DC and sub-sonic drift removed)
         from drywet.align import highpass
 
         dry = highpass(dry, model_sr, meta.highpass_hz)
-    progress = (not args.no_progress and sys.stderr.isatty()
-                and dry.size >= PROGRESS_MIN_SECONDS * model_sr)
-    # a sequence model streams exactly (state carried throughout), compiled: 60-300x real time on one thread
     wet = predict(model, meta, dry, batch_size=args.batch_size, progress=progress, knobs=knobs)
     if sr != model_sr:
         wet = _resample(wet, model_sr, sr)
         wet = np.pad(wet, (0, max(0, x.size - wet.size)))[:x.size]
-    try:
-        write_wav(args.output, wet, sr)
-    except (OSError, RuntimeError) as exc:  # soundfile reports write failures as RuntimeError
-        raise InputError(f"{args.output}: cannot write ({exc})") from None
+    _write(args.output, lambda: write_wav(args.output, wet, sr))
     return 0
 
 
+def _stream_file(weights, meta, knobs: list[float], args, frames: int, sr: int, progress: bool) -> None:
+    """`process` for a sequence model at the file's rate: blocks read, high-passed and streamed with
+    their state carried, and written as they come (the same output as the whole file at once)."""
+    from drywet import show_progress
+    from drywet.audio import read_wav_blocks, write_wav_blocks
+    from drywet.highpass import HighpassStream
+    from drywet.stream import SequenceStream
+
+    stream = SequenceStream(weights, knobs)
+    clean = HighpassStream(sr, meta.highpass_hz) if meta.highpass_hz else None
+
+    def wet():
+        done = 0
+        for block in read_wav_blocks(args.input, args.channel, STREAM_BLOCK):
+            yield stream.process(clean.process(block) if clean else block)
+            done += block.size
+            show_progress(done, frames, progress)
+        if done != frames:
+            raise InputError(f"{args.input}: its header announces {frames} samples but {done} could be read")
+
+    _write(args.output, lambda: write_wav_blocks(args.output, wet(), frames, sr))
+
+
+def _write(output: str, write) -> None:
+    try:
+        write()
+    except (OSError, RuntimeError) as exc:  # soundfile reports write failures as RuntimeError
+        raise InputError(f"{output}: cannot write ({exc})") from None
+
+
 def _export(args) -> int:
-    from drywet.export import export_model, model_rate, save_json
-    from drywet.export.nam import with_levels
-    from drywet.export.plugins import PLUGINS, notes, refusal
+    from drywet.export import export_model, get_format, model_rate, save_json
+    from drywet.export.plugins import notes, refusal
     from drywet.stream import SequenceWeights
 
     fmt = getattr(args, "format", None) or "nam"
+    form = get_format(fmt)  # an unknown name stops here, before the model is loaded
     if fmt != "nam" and args.tone_type:
         raise InputError("--tone-type applies to --format nam only")
     model, meta = _load(args.model)
@@ -204,8 +253,7 @@ def _export(args) -> int:
         metadata.update({"modeled_by": "drywet", "gear_type": "pedal", "tone_type": args.tone_type})
     rate = model_rate(meta)
     data = export_model(model, fmt, rate, metadata, meta)
-    if fmt == "nam":
-        data = with_levels(data)  # loudness and gain, as NAM's trainer writes them
+    data = form.finish(data)  # .nam: loudness and gain, as NAM's trainer writes them
     try:
         save_json(data, args.output)
     except OSError as exc:
@@ -214,7 +262,7 @@ def _export(args) -> int:
     print(f"wrote {args.output} ({fmt}: {layers} x LSTM({units}), {meta.inputs} input(s), "
           f"{'skip, ' if meta.skip else ''}{rate} Hz)")
     weights = SequenceWeights.from_keras(model, meta)
-    for plugin in PLUGINS[fmt]:
+    for plugin in form.plugins:
         reason = refusal(plugin, weights, rate)
         print(f"note: no released plugin plays it: {reason}" if reason else f"loads in {plugin.name}")
         for note in [] if reason else notes(plugin, weights, rate):

@@ -19,6 +19,7 @@ from drywet.fileio import atomic_write
 from drywet.kinds import get_kind
 from drywet.knobs import knob_values
 from drywet.meta import CHECKPOINT_GLOB, ModelMeta, checkpoint_epoch
+from drywet.stream import SequenceWeights, run_sequence
 
 # Fixed stamps inside a saved .keras file (a zip): the same weights always give the same bytes.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -115,12 +116,16 @@ def predict(model, meta: ModelMeta, dry: np.ndarray, batch_size: int = 8192, pro
     A model trained with `oversample` k runs at k times the rate between interpolation and decimation.
     A sequence model streams exactly (drywet.stream: the state carried from the first sample to the
     last); a knob model takes its settings in `knobs` (by name, see `drywet.knobs.knob_values`),
-    which become its constant input channels after the audio.
+    which become its constant input channels after the audio. `model` is a Keras model, or a
+    sequence model's `SequenceWeights` (as `drywet.keras_file` reads them, without Keras).
     """
     values = knob_values(meta, knobs)
     factor = meta.oversample
     x = upsample(dry, factor)
     if values:
         x = np.column_stack([x, np.broadcast_to(np.float32(values), (len(x), len(values)))])
-    y = get_kind(meta.kind).predict(model, x, batch_size, progress)
+    if isinstance(model, SequenceWeights):
+        y = run_sequence(model, x, progress)
+    else:
+        y = get_kind(meta.kind).predict(model, x, batch_size, progress)
     return downsample(y, factor, len(dry))

@@ -1,15 +1,21 @@
 """`python -m drywet`: process a WAV with either model kind (sequence models streamed exactly), knobs,
 sample-rate handling, exports in every format, errors."""
 
+import io
 import json
+import os
 import subprocess
 import sys
+import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from drywet import cli, keras_file
+from drywet.align import highpass
 from drywet.audio import read_wav, write_wav
 from drywet.cli import main
 from drywet.export import NamLSTM, load_nam
@@ -42,7 +48,8 @@ def meta_for(kind: str, skip: bool = False, knobs: tuple[str, ...] = ()) -> Mode
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     """Tiny models, saved as the pipeline saves them: a framed one (untrained), a plain sequence one,
-    one with the skip connection, and one with the skip connection and two knobs."""
+    one with the skip connection, one with the skip connection and two knobs, and a two-layer one
+    whose input is high-passed (model.json's highpass_hz)."""
     root = tmp_path_factory.mktemp("models")
     s = get_structure(STRUCTURE)
     saved = {
@@ -50,6 +57,8 @@ def models(tmp_path_factory):
         "sequence": (sequence_model(1, s.units, seed=1), meta_for("sequence")),
         "skip": (sequence_model(1, s.units, skip=True, seed=2), meta_for("sequence", skip=True)),
         "knobs": (sequence_model(1, s.units, 3, skip=True, seed=3), meta_for("sequence", True, ("gain", "tone"))),
+        "highpass": (sequence_model(2, s.units, skip=True, seed=4), replace(meta_for("sequence", True), layers=2,
+                                                                           highpass_hz=40.0)),
     }
     for name, (model, meta) in saved.items():
         save_model(model, root / name / "model.keras", meta)
@@ -91,6 +100,83 @@ def test_process_knob_model(models, dry_wav, tmp_path, capsys):
     assert main(["process", str(models["knobs"]), str(dry_wav), str(out), "--knob", "gain=2"]) == 2
     assert "0 to 1" in capsys.readouterr().err
     assert not out.exists()
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_sequence_process_streams_the_file_in_blocks(models, tmp_path, monkeypatch):
+    """Blocks of 777 samples, the LSTM state and the high-pass's carried across them: the output of
+    the whole file filtered and run at once (to float32 rounding), with the progress bar."""
+    dry = tone(SR, 12.0)
+    dry_path = tmp_path / "dry.wav"
+    write_wav(dry_path, dry, SR)
+    out = tmp_path / "wet.wav"
+    monkeypatch.setattr(cli, "STREAM_BLOCK", 777)
+    terminal = Terminal()
+    monkeypatch.setattr(cli.sys, "stderr", terminal)
+    assert main(["process", str(models["highpass"]), str(dry_path), str(out)]) == 0
+    assert terminal.getvalue().rstrip().endswith("100.0%") and terminal.getvalue().count("%") > 100
+    model, meta = load_model(models["highpass"])
+    clean = highpass(dry, SR, meta.highpass_hz)
+    wet = read_wav(out)[0]
+    np.testing.assert_allclose(wet, predict(model, meta, clean), atol=2e-6, rtol=0)
+    np.testing.assert_allclose(wet, keras_run(model, clean), atol=1e-5, rtol=0)
+
+
+def test_a_layout_the_reader_refuses_goes_through_keras(models, dry_wav, tmp_path, monkeypatch):
+    def refuse(path, meta=None):
+        raise keras_file.LayoutError(f"{path}: not drywet's layout")
+
+    monkeypatch.setattr(keras_file, "read_sequence_weights", refuse)
+    out = tmp_path / "wet.wav"
+    assert main(["process", str(models["skip"]), str(dry_wav), str(out), "--no-progress"]) == 0
+    model, _ = load_model(models["skip"])
+    np.testing.assert_allclose(read_wav(out)[0], keras_run(model, read_wav(dry_wav)[0]), atol=1e-5, rtol=0)
+
+
+_FRESH_PROCESS = """
+import sys
+from drywet import highpass, stream
+from drywet.cli import main
+
+model, dry, other_rate, out = sys.argv[1:5]
+assert main(["process", model, dry, out + "-1.wav", "--no-progress"]) == 0
+assert main(["process", model, other_rate, out + "-2.wav", "--resample", "--no-progress"]) == 0
+assert main(["process", model, dry, out + "-3.wav", "--knob", "x=1", "--no-progress"]) == 2
+loaded = sorted(name for name in sys.modules if name.split(".")[0] in ("tensorflow", "keras", "tf_keras"))
+compiled = [stream._loop({units}), highpass._biquad]
+print(loaded, sum(len(f.stats.cache_misses) for f in compiled), sum(len(f.stats.cache_hits) for f in compiled))
+"""
+
+
+def test_sequence_process_never_imports_tensorflow_and_compiles_once(models, tmp_path):
+    """In a fresh interpreter: a sequence model is read from its file, streamed (blocks, and the whole
+    file when resampling) and written without importing TensorFlow or Keras; the first run compiles
+    the loop and the high-pass into Numba's cache (here an empty one), the second only loads them."""
+    dry, other_rate = tmp_path / "dry.wav", tmp_path / "dry_11k.wav"
+    write_wav(dry, tone(SR), SR)
+    write_wav(other_rate, tone(11025), 11025)  # resampled: 11025 Hz -> 8000 Hz -> 11025 Hz
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
+    script = textwrap.dedent(_FRESH_PROCESS).format(units=get_structure(STRUCTURE).units)
+    runs = []
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "-c", script, str(models["highpass"]), str(dry), str(other_rate),
+                                 str(tmp_path / "wet")],
+                                capture_output=True, text=True, timeout=300, env=env,
+                                cwd=Path(__file__).resolve().parents[1])
+        assert result.returncode == 0, result.stderr
+        runs.append(result.stdout.split("\n")[-2])
+    assert runs[0].startswith("[] ") and runs[1].startswith("[] ")
+    misses, hits = (int(v) for v in runs[0].split()[-2:])
+    assert misses == 2 and hits == 0  # compiled, and saved to the cache
+    misses, hits = (int(v) for v in runs[1].split()[-2:])
+    assert misses == 0 and hits == 2
+    model, meta = load_model(models["highpass"])
+    np.testing.assert_allclose(read_wav(tmp_path / "wet-1.wav")[0],
+                               predict(model, meta, highpass(tone(SR), SR, meta.highpass_hz)), atol=2e-6, rtol=0)
 
 
 def test_picks_a_channel(models, tmp_path):

@@ -21,11 +21,11 @@ LAYERS = {
     "drywet": 0,  # the package's __init__: quiet_tensorflow, show_progress
     "drywet.errors": 0, "drywet.fileio": 0, "drywet.params": 0, "drywet.meta": 0,
     "drywet.audio": 1, "drywet.align": 1, "drywet.split": 1, "drywet.knobs": 1, "drywet.antialias": 1,
-    "drywet.bench": 1,
+    "drywet.bench": 1, "drywet.highpass": 1,
     "drywet.metrics": 2, "drywet.capture": 2, "drywet.check": 2,
     "drywet.cpu_lstm": 3, "drywet.fused": 3, "drywet.stream": 3,
     "drywet.models": 4, "drywet.kinds": 4,
-    "drywet.inference": 5, "drywet.cost": 5,
+    "drywet.inference": 5, "drywet.cost": 5, "drywet.keras_file": 5,
     "drywet.train": 6,
     "drywet.export": 7, "drywet.report": 7, "drywet.listen": 7, "drywet.plots": 7, "drywet.tables": 7,
     "drywet.study": 7, "drywet.workflow": 7, "drywet.cli": 7, "drywet.__main__": 7,
