@@ -18,10 +18,10 @@ from collections.abc import Callable
 import numpy as np
 from scipy import signal
 
+from benchmarks.make_recording import player_chain, plucked_notes
 from drywet.align import clean_and_estimate
 from drywet.bench import record_dry, run_bench
 from drywet.bench.chain import record
-from benchmarks.make_recording import player_chain, plucked_notes
 
 EARLY, LATE = -1.0, 0.25
 MAX_LATENCY_MS = 50.0
