@@ -33,6 +33,14 @@ MODEL is a .keras file with its metadata (model.json) beside it, or a folder hol
 """
 
 
+def _recording_pair(p: argparse.ArgumentParser) -> None:
+    """DRY.wav, WET.wav and --channel: the arguments of the commands that take a recording pair."""
+    p.add_argument("dry", metavar="DRY.wav", help="dry recording: the DI signal that went into the gear (mono, or "
+                                                 "pick one channel with --channel)")
+    p.add_argument("wet", metavar="WET.wav", help="wet recording of the same take: the gear's output")
+    p.add_argument("--channel", type=int, default=None, metavar="N", help="use channel N (0-based) of both files")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m drywet", description=_DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -79,10 +87,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "DC, clipping, levels, noise floor, repeatability) and say whether it is fit "
                                    "to train on. Exit status 0: OK to train; 1: not OK (the report says why); "
                                    "2: unusable input.")
-    c.add_argument("dry", metavar="DRY.wav", help="dry recording (mono, or pick one with --channel)")
-    c.add_argument("wet", metavar="WET.wav", help="wet recording of the same take")
-    c.add_argument("--channel", type=int, default=None, metavar="N",
-                   help="use channel N (0-based) of both files")
+    _recording_pair(c)
     c.add_argument("--max-latency-ms", type=float, default=50.0, metavar="MS",
                    help="latency search range, both directions (default: 50, as align.max_latency_ms)")
     c.add_argument("--json", action="store_true", help="print the report as JSON (keys sorted)")
@@ -93,9 +98,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "its plugin files as a DVC experiment (dvc exp run export@NAME), and print "
                                    "the verdict, the files and which plugin loads each.")
     k.add_argument("name", metavar="NAME", help="effect name: letters, digits, _ and - (a folder and a stage key)")
-    k.add_argument("dry", metavar="DRY.wav", help="dry recording (the DI signal that went into the gear)")
-    k.add_argument("wet", metavar="WET.wav", help="wet recording of the same take (the gear's output)")
-    k.add_argument("--channel", type=int, default=None, metavar="N", help="use channel N (0-based) of both files")
+    _recording_pair(k)
     k.add_argument("--epochs", type=int, default=None, metavar="N",
                    help="training epochs (default: as many as fit about 5 minutes of training here)")
     k.add_argument("--structure", default=None, help="LSTM structure (default: l1_u32_f32)")
