@@ -22,7 +22,8 @@ from pathlib import Path
 from drywet.capture import verdict
 from drywet.errors import ConfigError, InputError
 from drywet.fileio import write_text
-from drywet.params import EFFECT_NAME, GearParams, parse
+from drywet.params import EFFECT_NAME, GearParams, SplitParams, effects, load_section, parse
+from drywet.params import gear as gear_params
 
 RECORDINGS = Path("data/recordings")
 PARAMS = Path("params.yaml")
@@ -143,8 +144,9 @@ def _train_samples(dry_path: Path, test_fraction: float, val_fraction: float) ->
 
 def prepare(name: str, dry: Path, wet: Path, *, channel: int | None, epochs: int | None, gear: dict,
             structure: str | None = None, root: Path = Path(".")) -> dict:
-    """Put the recordings in place and name the effect in params.yaml; returns its effects entry."""
-    from drywet.params import SplitParams, load_raw, load_section
+    """Put the recordings in place and name the effect in params.yaml; returns its effects entry.
+    The edited file is checked before it replaces params.yaml, so a bad entry leaves it as it was."""
+    import yaml
 
     folder = place_recordings(name, dry, wet, root)
     split = load_section(SplitParams, root / PARAMS)
@@ -154,15 +156,13 @@ def prepare(name: str, dry: Path, wet: Path, *, channel: int | None, epochs: int
     model = dict(CAPTURE_MODEL, **({"structure": structure} if structure else {}))
     entry = {"source": str(RECORDINGS / name), "channel": channel, "model": model, "align": CAPTURE_ALIGN,
              "train_sequence": recipe}
-    text = (root / PARAMS).read_text()
-    text = set_section_entry(text, "effects", name, entry)
+    text = set_section_entry((root / PARAMS).read_text(), "effects", name, entry)
     if gear:
         text = set_section_entry(text, "gear", name, gear)
+    raw = yaml.safe_load(text)
+    effects(raw.get("effects"))  # the edited file still parses and checks, before it is written
+    gear_params(raw.get("gear"), name)
     write_text(root / PARAMS, text)
-    raw = load_raw(root / PARAMS)  # the edited file still parses and checks
-    from drywet.params import load_effects
-
-    load_effects(root / PARAMS)
     return raw["effects"][name]
 
 
