@@ -5,7 +5,7 @@ split in two halves run on two threads.
 Keras's LSTM on a CPU runs a graph op per time step over the whole batch, and TensorFlow's fused
 `BlockLSTM` (drywet.fused) still multiplies the whole batch per step; on 32-64-step frames both
 spend most of their time outside the arithmetic. The C kernel is compiled once per source and
-machine (`cc -O3 -march=native`) into `~/.cache/drywet` (or `$DRYWET_CACHE`) and called through
+machine (`cc -O3 -march=native`, drywet.native) into `~/.cache/drywet` (or `$DRYWET_CACHE`) and called through
 ctypes (the GIL released); the C code runs the second half on a thread of its own. The halves are
 fixed (the first and second half of the batch, their weight gradients summed in that order)
 whatever the number of cores: the same seed gives the same model. Used through
@@ -15,16 +15,13 @@ whatever the number of cores: the same seed gives the same model. Used through
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import threading
 from pathlib import Path
 
 import numpy as np
+
+from drywet import native
 
 SOURCE = Path(__file__).with_name("cpu_lstm.c")
 KERNEL = "cpu"  # its name for `fused.fused_twin` and params.yaml's `train.kernel`
@@ -35,38 +32,8 @@ _LIB: ctypes.CDLL | None = None
 _ERROR: str | None = None
 
 
-def cache_dir() -> Path:
-    """Where the compiled kernel is kept."""
-    env = os.environ.get("DRYWET_CACHE")
-    if env:
-        return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "drywet"
-
-
 def _compile() -> ctypes.CDLL:
-    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-    if not cc:
-        raise OSError("no C compiler (cc, gcc or clang) on PATH")
-    src = SOURCE.read_bytes()
-    flag_sets = (["-O3", "-march=native"], ["-O3"])
-    last = ""
-    for flags in flag_sets:
-        tag = hashlib.sha256(src + " ".join([cc, *flags, sys.platform]).encode()).hexdigest()[:16]
-        lib = cache_dir() / f"cpu_lstm-{tag}.so"
-        if not lib.exists():
-            lib.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(suffix=".so", dir=lib.parent)
-            os.close(fd)
-            run = subprocess.run([cc, *flags, "-std=gnu11", "-pthread", "-fPIC", "-shared", "-o", tmp,
-                                  str(SOURCE)],
-                                 capture_output=True, text=True)
-            if run.returncode != 0:
-                os.unlink(tmp)
-                last = (run.stderr.strip().splitlines() or ["failed"])[-1]
-                continue
-            os.replace(tmp, lib)  # atomic: concurrent trainings never load a half-written file
-        return ctypes.CDLL(str(lib))
-    raise OSError(f"{cc} could not compile {SOURCE.name}: {last}")
+    return native.compile_library(SOURCE)
 
 
 def library() -> ctypes.CDLL:

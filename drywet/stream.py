@@ -1,15 +1,18 @@
 """Exact streaming of sequence models: the LSTM state runs from the first sample to the last, as in
-a plugin, compiled to one per-sample loop (Numba) that runs on the calling thread only: about 150x
-real time at 44.1 kHz for 1 x 32 units and 60x for 2 x 32 on one core of the 2.6 GHz AVX-512 VM
-(benchmarks/stream_speed.py).
+a plugin, in one per-sample loop on the calling thread. The loop is C (`stream_kernel.c`, compiled
+once per machine by drywet.native): about 230x real time at 44.1 kHz for 1 x 32 units and 100x for
+2 x 32 on one core of the 2-core Xeon VM (benchmarks/stream_speed.py). Where no C compiler is found
+(or a layer is over 128 units wide) the same loop runs in Numba (drywet.stream_numba), about half as
+fast; `DRYWET_STREAM_LOOP=numba` picks it by hand.
 
 The loop is the Keras LSTM step in float32 with one change: tanh (and the logistic, written as
-0.5 + 0.5 tanh(z / 2)) is a clamped rational function, which the compiler vectorises over all the
-gates at once; it is within TANH_MAX_ERROR of tanh, and a whole stream stays within 1e-4 of the exact
-float64 carried-state output (`reference_sequence`; tests/test_stream.py checks both bounds). The
-cost is the multiply-adds (4 x units x (inputs + units) per layer and sample, one 16-wide vector
-instruction per cycle at best) and the activations (about 15 vector instructions per 16 gates);
-each sample waits for the previous sample's state, so one layer's steps cannot overlap.
+0.5 + 0.5 tanh(z / 2)) is a clamped rational function (TANH_CLIP, TANH_P, TANH_Q), vectorised over
+all the gates at once; it is within TANH_MAX_ERROR of tanh, and a whole stream stays within 1e-4 of
+the exact float64 carried-state output (`reference_sequence`; tests/test_stream.py checks both
+bounds, for both loops). The cost is the multiply-adds (4 x units x (inputs + units) per layer and
+sample, 16 per vector instruction, two a cycle at best) and the activations (about 16 vector
+instructions per 16 gates); each sample waits for the previous sample's state, so the C loop runs
+the layers of a stack on different blocks of samples at once, their steps interleaved.
 
 `SequenceWeights` reads a Keras sequence model (stacked LSTMs, a Dense(1) head named `wet`, an
 optional `skip` Add of the dry input) into plain arrays, once per model; the exporters in
@@ -19,26 +22,24 @@ rate (oversampling, knobs by name).
 
 from __future__ import annotations
 
+import ctypes
+import os
+import threading
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from pathlib import Path
 
 import numpy as np
 
-from drywet import show_progress
+from drywet import native, show_progress
+from drywet.activation import TANH_CLIP, TANH_MAX_ERROR, TANH_P, TANH_Q  # noqa: F401 - the loop's tanh
 from drywet.errors import ConfigError, InputError
 
 PROGRESS_BLOCK = 1 << 16  # samples per compiled call when a progress bar is shown
-BLOCK = 64  # samples per layer-by-layer block inside the compiled loop
-
-# tanh(x) ~ x P(x^2) / Q(x^2) for |x| <= TANH_CLIP and +-1 beyond: a minimax fit on [0, TANH_CLIP]
-# (Lawson-weighted least squares; coefficients in increasing powers of x^2). Evaluated in float32
-# it is within TANH_MAX_ERROR of tanh everywhere, the clamp included (1 - tanh(7.9) = 2.7e-7).
-TANH_CLIP = 7.9
-TANH_P = (9.99999426e-01, 1.29226993e-01, 2.94852558e-03, 1.14148137e-05)
-TANH_Q = (1.0, 4.62558200e-01, 2.38035714e-02, 2.38397288e-04, 2.45728158e-07)
-TANH_MAX_ERROR = 5e-7
+KERNEL_SOURCE = Path(__file__).with_name("stream_kernel.c")
+KERNEL_MAX_WIDTH, KERNEL_MAX_LAYERS = 128, 8  # what stream_kernel.c has room for (MAX_WIDTH, MAX_LAYERS)
+LOOPS = ("c", "numba")
 
 
 @dataclass(frozen=True)
@@ -148,195 +149,60 @@ class SequenceWeights:
                               f"{' + dry input' if self.skip else ''}; cannot stream or export it")
 
 
-try:
-    import numba
-except ImportError:  # pragma: no cover - numba is in requirements.txt; without it the loop runs uncompiled
-    numba = None
+_KERNEL: ctypes.CDLL | None = None
+_KERNEL_ERROR: str | None = None
+_KERNEL_LOCK = threading.Lock()
 
 
-def _compiled(**options):
-    """numba.njit with the options below, or the plain function when Numba is missing. No `parallel`:
-    the loop runs on the calling thread only."""
-    if numba is None:  # pragma: no cover
-        return lambda f: f
-    # fastmath lets the gate loops vectorise (and divide by a refined reciprocal); error_model="numpy"
-    # drops the zero-division branch
-    return numba.njit(fastmath=True, error_model="numpy", **options)
+def kernel() -> ctypes.CDLL | None:
+    """The compiled C loop (compiled on first use, then read from the cache), or None when it cannot
+    be compiled (`kernel_error` says why)."""
+    global _KERNEL, _KERNEL_ERROR
+    with _KERNEL_LOCK:
+        if _KERNEL is None and _KERNEL_ERROR is None:
+            try:
+                lib = native.compile_library(KERNEL_SOURCE)
+            except OSError as e:
+                _KERNEL_ERROR = str(e)
+            else:
+                ptr = ctypes.c_void_p
+                lib.drywet_stream.argtypes = [ctypes.c_int, ctypes.c_int, ptr, ctypes.c_long, *[ptr] * 7,
+                                              ctypes.c_float, ctypes.c_int, ptr, ptr]
+                lib.drywet_stream.restype = ctypes.c_int
+                lib.drywet_stream_scratch_bytes.restype = ctypes.c_long
+                lib.drywet_activations.argtypes = [ptr, ctypes.c_long, ptr, ptr]
+                _KERNEL = lib
+    return _KERNEL
 
 
-_F32 = np.float32
-_CLIP, _NCLIP = _F32(TANH_CLIP), _F32(-TANH_CLIP)
-_P0, _P1, _P2, _P3 = (_F32(v) for v in TANH_P)
-_Q1, _Q2, _Q3, _Q4 = (_F32(v) for v in TANH_Q[1:])
-_HALF, _ONE = _F32(0.5), _F32(1.0)
+def kernel_error() -> str | None:
+    """Why the C loop is not available (None when it is, or was never asked for)."""
+    return _KERNEL_ERROR
 
 
-@_compiled(inline="always")
-def fast_tanh(x):
-    """tanh within TANH_MAX_ERROR (float32): clamped, then a rational function (7 multiply-adds and
-    one division), with no branch, so a loop of them vectorises."""
-    x = min(max(x, _NCLIP), _CLIP)
-    u = x * x
-    num = ((_P3 * u + _P2) * u + _P1) * u + _P0
-    return x * num / ((((_Q4 * u + _Q3) * u + _Q2) * u + _Q1) * u + _ONE)
+def loop_for(weights: SequenceWeights) -> str:
+    """The loop a stream of `weights` runs in: "c", or "numba" where C cannot run it, or where
+    $DRYWET_STREAM_LOOP says so."""
+    wanted = os.environ.get("DRYWET_STREAM_LOOP", "c").strip().lower()
+    if wanted not in LOOPS:
+        raise ConfigError(f"DRYWET_STREAM_LOOP must be one of {', '.join(LOOPS)}, got {wanted!r}")
+    fits = len(weights.layers) <= KERNEL_MAX_LAYERS and max(layer.units for layer in weights.layers) <= KERNEL_MAX_WIDTH
+    return "c" if wanted == "c" and fits and kernel() is not None else "numba"
 
 
-@_compiled(inline="always")
-def fast_sigmoid(x):
-    """The logistic function within TANH_MAX_ERROR / 2, as the loop computes it: 0.5 + 0.5 tanh(x / 2)
-    (the loop folds the halving into the gate weights, which is exact)."""
-    return _HALF + _HALF * fast_tanh(_HALF * x)
+def activations(x: np.ndarray, loop: str = "c") -> tuple[np.ndarray, np.ndarray]:
+    """(tanh, logistic) of float32 `x` as `loop` computes them, for checking their error bounds."""
+    if loop == "numba":
+        from drywet import stream_numba
 
-
-@_compiled(cache=True)
-def _activations(x, tanh_out, sigmoid_out):
-    for i in range(x.shape[0]):
-        tanh_out[i] = fast_tanh(x[i])
-        sigmoid_out[i] = fast_sigmoid(x[i])
-
-
-def activations(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(tanh, logistic) of float32 `x` as the compiled loop computes them (a vectorised loop with its
-    compiler options), for checking their error bounds."""
+        return stream_numba.activations(x)
     x = np.ascontiguousarray(x, np.float32).ravel()
     tanh_out, sigmoid_out = np.empty_like(x), np.empty_like(x)
-    _activations(x, tanh_out, sigmoid_out)
+    lib = kernel()
+    if lib is None:
+        raise OSError(kernel_error())
+    lib.drywet_activations(x.ctypes.data, x.size, tanh_out.ctypes.data, sigmoid_out.ctypes.data)
     return tanh_out, sigmoid_out
-
-
-@_compiled(inline="always")
-def _addmv(z, v, w, rows, width):
-    """z[:width] += v[:rows] @ w[:rows, :width], eight rows per pass: per gate one chain of eight
-    multiply-adds, vectorised over the gates (w's contiguous axis), z loaded and stored once a pass."""
-    r8 = rows - rows % 8
-    for j in range(0, r8, 8):
-        v0, v1, v2, v3, v4, v5, v6, v7 = v[j], v[j + 1], v[j + 2], v[j + 3], v[j + 4], v[j + 5], v[j + 6], v[j + 7]
-        w0, w1, w2, w3, w4, w5, w6, w7 = w[j], w[j + 1], w[j + 2], w[j + 3], w[j + 4], w[j + 5], w[j + 6], w[j + 7]
-        for k in range(width):
-            acc = z[k]
-            acc += v0 * w0[k]
-            acc += v1 * w1[k]
-            acc += v2 * w2[k]
-            acc += v3 * w3[k]
-            acc += v4 * w4[k]
-            acc += v5 * w5[k]
-            acc += v6 * w6[k]
-            acc += v7 * w7[k]
-            z[k] = acc
-    for j in range(r8, rows):
-        vj = v[j]
-        wj = w[j]
-        for k in range(width):
-            z[k] += vj * wj[k]
-
-
-@_compiled(inline="always")
-def _addmv2(z0, z1, v0, v1, w, rows, width):
-    """`_addmv` for two independent samples at once (z0 += v0 @ w, z1 += v1 @ w): each weight is loaded
-    once for two multiply-adds."""
-    r4 = rows - rows % 4
-    for j in range(0, r4, 4):
-        a0, a1, a2, a3 = v0[j], v0[j + 1], v0[j + 2], v0[j + 3]
-        b0, b1, b2, b3 = v1[j], v1[j + 1], v1[j + 2], v1[j + 3]
-        w0, w1, w2, w3 = w[j], w[j + 1], w[j + 2], w[j + 3]
-        for k in range(width):
-            p = z0[k]
-            q = z1[k]
-            m = w0[k]
-            p += a0 * m
-            q += b0 * m
-            m = w1[k]
-            p += a1 * m
-            q += b1 * m
-            m = w2[k]
-            p += a2 * m
-            q += b2 * m
-            m = w3[k]
-            p += a3 * m
-            q += b3 * m
-            z0[k] = p
-            z1[k] = q
-    for j in range(r4, rows):
-        aj = v0[j]
-        bj = v1[j]
-        wj = w[j]
-        for k in range(width):
-            z0[k] += aj * wj[k]
-            z1[k] += bj * wj[k]
-
-
-@_compiled(inline="always")
-def _lstm_step(z, a, h, c, w_rec, out, units):
-    """One LSTM step from the input part of the gates `z` (changed in place): z += h @ w_rec, one tanh
-    over all 4 * units gates (the i, f, o columns come halved: sigmoid(v) = 0.5 + 0.5 tanh(v / 2)),
-    then c and h in place; h also goes to `out`."""
-    gates = 4 * units
-    _addmv(z, h, w_rec, units, gates)
-    for k in range(gates):
-        a[k] = fast_tanh(z[k])
-    for k in range(units):
-        ck = (_HALF + _HALF * a[units + k]) * c[k] + (_HALF + _HALF * a[k]) * a[2 * units + k]
-        c[k] = ck
-        hk = (_HALF + _HALF * a[3 * units + k]) * fast_tanh(ck)
-        h[k] = hk
-        out[k] = hk
-
-
-@cache
-def _loop(units: int):
-    """The streaming loop compiled for layers `units` wide (narrower layers are zero-padded). Numba
-    specialises on array types, not sizes; with the width fixed at compile time the gate loops unroll
-    fully (7 % faster at 2 x 32). Each width compiles once (about 6 s) and is then read from Numba's
-    on-disk cache."""
-
-    @_compiled(cache=True, nogil=True)
-    def run(x, w_in0, w_ins, w_recs, bs, hs, cs, head_w, head_b, skip, y, u, src, dst, a):
-        """Layer by layer over blocks of BLOCK samples (exact: a layer's output over a block does not
-        depend on the layers above it), so each phase keeps one weight matrix in the L1 cache. Layer 0
-        takes the audio (its knob inputs are folded into its bias); a higher layer's input part
-        b + h_below[t] @ w_in is computed for the whole block, two samples per pass, before its
-        recurrence. hs and cs (the state, layers x units) change in place; u (BLOCK x 4 units),
-        src and dst (BLOCK x units) and a (4 units) are scratch."""
-        gates = 4 * units
-        n = x.shape[0]
-        for start in range(0, n, BLOCK):
-            size = min(BLOCK, n - start)
-            for layer in range(w_recs.shape[0]):
-                w_rec = w_recs[layer]
-                b = bs[layer]
-                h = hs[layer]
-                c = cs[layer]
-                if layer == 0:
-                    z = u[0]
-                    for t in range(size):
-                        xt = x[start + t]
-                        for k in range(gates):
-                            z[k] = b[k] + xt * w_in0[k]
-                        _lstm_step(z, a, h, c, w_rec, dst[t], units)
-                else:
-                    w_in = w_ins[layer]
-                    for t in range(size):
-                        z = u[t]
-                        for k in range(gates):
-                            z[k] = b[k]
-                    pairs = size - size % 2
-                    for t in range(0, pairs, 2):
-                        _addmv2(u[t], u[t + 1], src[t], src[t + 1], w_in, units, gates)
-                    if pairs < size:
-                        _addmv(u[pairs], src[pairs], w_in, units, gates)
-                    for t in range(size):
-                        _lstm_step(u[t], a, h, c, w_rec, dst[t], units)
-                src, dst = dst, src
-            for t in range(size):
-                acc = head_b
-                row = src[t]
-                for k in range(units):
-                    acc += head_w[k] * row[k]
-                if skip:
-                    acc += x[start + t]
-                y[start + t] = acc
-
-    return run
 
 
 def _aligned(shape: tuple[int, ...]) -> np.ndarray:
@@ -363,9 +229,10 @@ class SequenceStream:
 
     `knobs` (one value per knob channel, in channel order) are constant for the stream; they are
     folded into the first layer's bias, so the loop reads one input channel whatever their number.
-    Layers narrower than the widest (and every layer, to a multiple of 4 units) are padded with units
-    whose weights are all zero: such a unit's cell and output stay exactly 0, so padding changes
-    nothing.
+    Layers narrower than the widest (and every layer, to a multiple of 16 units for the C loop, of 4
+    for Numba's) are padded with units whose weights are all zero: such a unit's cell and output stay
+    exactly 0, so padding changes nothing. `loop` ("c" or "numba") is the loop it runs in
+    (`loop_for`).
     """
 
     def __init__(self, weights: SequenceWeights, knobs: Sequence[float] = ()):
@@ -374,8 +241,10 @@ class SequenceStream:
         if knobs.size != n_knobs:
             raise InputError(f"model '{weights.name}' has {n_knobs} knob input(s); got {knobs.size} value(s)")
         self.weights = weights
+        self.loop = loop_for(weights)
         layers = weights.layers
-        width = -(-max(layer.units for layer in layers) // 4) * 4  # rows of 4 * width floats stay aligned
+        step = 16 if self.loop == "c" else 4  # rows of 4 * width floats stay 64-byte aligned
+        width = -(-max(layer.units for layer in layers) // step) * step
         self._width = width
         self._w_ins = _aligned((len(layers), width, 4 * width))  # layer 0's is unused
         self._w_recs = _aligned((len(layers), width, 4 * width))
@@ -390,10 +259,15 @@ class SequenceStream:
         self._head_w = _aligned((width,))
         self._head_w[:weights.head_w.size] = weights.head_w
         self._head_b = np.float32(weights.head_b)
-        self._scratch = (_aligned((BLOCK, 4 * width)), _aligned((BLOCK, width)), _aligned((BLOCK, width)),
-                         _aligned((4 * width,)))
         self._hs = _aligned((len(layers), width))
         self._cs = _aligned((len(layers), width))
+        if self.loop == "c":
+            self._scratch = _aligned((kernel().drywet_stream_scratch_bytes() // 4,))
+        else:
+            from drywet import stream_numba
+
+            self._numba = stream_numba.loop(width)
+            self._scratch = stream_numba.scratch(width, _aligned)
 
     def reset(self) -> None:
         self._hs[:] = 0.0
@@ -403,8 +277,16 @@ class SequenceStream:
         """Output (float32, same length) for the mono signal `x`, continuing the stream."""
         x = np.ascontiguousarray(x, np.float32).ravel()
         y = np.empty(x.shape[0], np.float32)
-        _loop(self._width)(x, self._w_in0, self._w_ins, self._w_recs, self._bs, self._hs, self._cs,
-                           self._head_w, self._head_b, self.weights.skip, y, *self._scratch)
+        if self.loop == "numba":
+            self._numba(x, self._w_in0, self._w_ins, self._w_recs, self._bs, self._hs, self._cs, self._head_w,
+                        self._head_b, self.weights.skip, y, *self._scratch)
+            return y
+        if x.size and kernel().drywet_stream(
+                len(self.weights.layers), self._width, x.ctypes.data, x.size, self._w_in0.ctypes.data,
+                self._w_ins.ctypes.data, self._w_recs.ctypes.data, self._bs.ctypes.data, self._hs.ctypes.data,
+                self._cs.ctypes.data, self._head_w.ctypes.data, self._head_b, int(self.weights.skip),
+                y.ctypes.data, self._scratch.ctypes.data):
+            raise ConfigError(f"model '{self.weights.name}': the C loop refused its layout")  # pragma: no cover
         return y
 
 
@@ -446,49 +328,8 @@ def stream_model(model, meta, x: np.ndarray, progress: bool = False) -> np.ndarr
 
 def reference_sequence(weights: SequenceWeights, x: np.ndarray) -> np.ndarray:
     """The exact carried-state output in float64 (tanh and the logistic from the C library, no
-    approximation, no reordering): what the fast loop is measured against. About 50 times slower."""
+    approximation, no reordering): what the fast loops are measured against. About 50 times slower."""
+    from drywet.stream_numba import reference
+
     audio, knobs = _audio_and_knobs(weights, x)
-    inputs = np.empty((audio.size, weights.inputs), np.float64)
-    inputs[:, 0] = audio
-    inputs[:, 1:] = knobs
-    layers = weights.layers
-    y = np.empty(audio.size, np.float64)
-    _reference(inputs, tuple(np.asarray(layer.kernel, np.float64) for layer in layers),
-               tuple(np.asarray(layer.recurrent, np.float64) for layer in layers),
-               tuple(np.asarray(layer.bias, np.float64) for layer in layers),
-               np.asarray(weights.head_w, np.float64), float(weights.head_b), weights.skip, y)
-    return y
-
-
-def _exact(function):
-    """numba.njit without fastmath (IEEE arithmetic in program order), or the plain function."""
-    return function if numba is None else numba.njit(cache=True)(function)
-
-
-@_exact
-def _reference(x, kernels, recurrents, biases, head_w, head_b, skip, y):
-    hs = [np.zeros(r.shape[0]) for r in recurrents]
-    cs = [np.zeros(r.shape[0]) for r in recurrents]
-    for t in range(x.shape[0]):
-        v = x[t]
-        for layer in range(len(kernels)):
-            kernel, recurrent, h, c = kernels[layer], recurrents[layer], hs[layer], cs[layer]
-            units = recurrent.shape[0]
-            z = biases[layer].copy()
-            for j in range(v.shape[0]):
-                for k in range(4 * units):
-                    z[k] += v[j] * kernel[j, k]
-            for j in range(units):
-                for k in range(4 * units):
-                    z[k] += h[j] * recurrent[j, k]
-            for k in range(units):
-                i = 1.0 / (1.0 + np.exp(-z[k]))
-                f = 1.0 / (1.0 + np.exp(-z[units + k]))
-                o = 1.0 / (1.0 + np.exp(-z[3 * units + k]))
-                c[k] = f * c[k] + i * np.tanh(z[2 * units + k])
-                h[k] = o * np.tanh(c[k])
-            v = h
-        acc = head_b + (x[t, 0] if skip else 0.0)
-        for k in range(v.shape[0]):
-            acc += v[k] * head_w[k]
-        y[t] = acc
+    return reference(weights, audio, knobs)

@@ -147,7 +147,8 @@ assert main(["process", model, dry, out + "-1.wav", "--no-progress"]) == 0
 assert main(["process", model, other_rate, out + "-2.wav", "--resample", "--no-progress"]) == 0
 assert main(["process", model, dry, out + "-3.wav", "--knob", "x=1", "--no-progress"]) == 2
 loaded = sorted(name for name in sys.modules if name.split(".")[0] in ("tensorflow", "keras", "tf_keras"))
-compiled = [stream._loop({units}), highpass._biquad]
+compiled = [highpass._biquad]
+assert stream.kernel() is not None and "drywet.stream_numba" not in sys.modules  # the C loop, no Numba loop
 print(loaded, sum(len(f.stats.cache_misses) for f in compiled), sum(len(f.stats.cache_hits) for f in compiled))
 """
 
@@ -155,13 +156,16 @@ print(loaded, sum(len(f.stats.cache_misses) for f in compiled), sum(len(f.stats.
 def test_sequence_process_never_imports_tensorflow_and_compiles_once(models, tmp_path):
     """In a fresh interpreter: a sequence model is read from its file, streamed (blocks, and the whole
     file when resampling) and written without importing TensorFlow or Keras; the first run compiles
-    the loop and the high-pass into Numba's cache (here an empty one), the second only loads them."""
+    the C loop into drywet's cache and the high-pass into Numba's (here empty ones), the second only
+    loads them."""
     dry, other_rate = tmp_path / "dry.wav", tmp_path / "dry_11k.wav"
     write_wav(dry, tone(SR), SR)
     write_wav(other_rate, tone(11025), 11025)  # resampled: 11025 Hz -> 8000 Hz -> 11025 Hz
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
-    script = textwrap.dedent(_FRESH_PROCESS).format(units=get_structure(STRUCTURE).units)
-    runs = []
+    cache = tmp_path / "drywet-cache"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache"), "DRYWET_CACHE": str(cache)}
+    env.pop("DRYWET_STREAM_LOOP", None)
+    script = textwrap.dedent(_FRESH_PROCESS)
+    runs, libraries = [], []
     for _ in range(2):
         result = subprocess.run([sys.executable, "-c", script, str(models["highpass"]), str(dry), str(other_rate),
                                  str(tmp_path / "wet")],
@@ -169,11 +173,13 @@ def test_sequence_process_never_imports_tensorflow_and_compiles_once(models, tmp
                                 cwd=Path(__file__).resolve().parents[1])
         assert result.returncode == 0, result.stderr
         runs.append(result.stdout.split("\n")[-2])
+        libraries.append({p.name: p.stat().st_mtime_ns for p in cache.glob("stream_kernel-*.so")})
     assert runs[0].startswith("[] ") and runs[1].startswith("[] ")
+    assert len(libraries[0]) == 1 and libraries[1] == libraries[0]  # compiled once, then only loaded
     misses, hits = (int(v) for v in runs[0].split()[-2:])
-    assert misses == 2 and hits == 0  # compiled, and saved to the cache
+    assert misses == 1 and hits == 0  # compiled, and saved to the cache
     misses, hits = (int(v) for v in runs[1].split()[-2:])
-    assert misses == 0 and hits == 2
+    assert misses == 0 and hits == 1
     model, meta = load_model(models["highpass"])
     np.testing.assert_allclose(read_wav(tmp_path / "wet-1.wav")[0],
                                predict(model, meta, highpass(tone(SR), SR, meta.highpass_hz)), atol=2e-6, rtol=0)

@@ -19,11 +19,12 @@ LAYER_NAMES = ("leaf utilities", "data", "evaluation", "LSTM kernels and weights
                "model I/O and inference", "training", "export, report, study, cli")
 LAYERS = {
     "drywet": 0,  # the package's __init__: quiet_tensorflow, show_progress
-    "drywet.errors": 0, "drywet.fileio": 0, "drywet.params": 0, "drywet.meta": 0,
+    "drywet.errors": 0, "drywet.fileio": 0, "drywet.params": 0, "drywet.meta": 0, "drywet.native": 0,
+    "drywet.activation": 0,
     "drywet.audio": 1, "drywet.align": 1, "drywet.split": 1, "drywet.knobs": 1, "drywet.antialias": 1,
     "drywet.bench": 1, "drywet.highpass": 1,
     "drywet.metrics": 2, "drywet.capture": 2, "drywet.check": 2,
-    "drywet.cpu_lstm": 3, "drywet.fused": 3, "drywet.stream": 3,
+    "drywet.cpu_lstm": 3, "drywet.fused": 3, "drywet.stream": 3, "drywet.stream_numba": 3,
     "drywet.models": 4, "drywet.kinds": 4,
     "drywet.inference": 5, "drywet.cost": 5, "drywet.keras_file": 5,
     "drywet.train": 6,

@@ -1,8 +1,10 @@
-"""Exact streaming: the compiled loop carries the LSTM state from the first sample to the last and
-stays within 1e-4 of an exact float64 run on real program material (1 and 2 layers, with and without
-skip, with knob inputs); its tanh and logistic stay within their stated error bounds; the weights
-are read once per model; `drywet.inference.predict` is the one way in."""
+"""Exact streaming: both loops (C, and Numba where there is no compiler) carry the LSTM state from
+the first sample to the last and stay within 1e-4 of an exact float64 run on real program material
+(1 and 2 layers, with and without skip, with knob inputs); their tanh and logistic stay within the
+stated error bounds; the weights are read once per model; `drywet.inference.predict` is the one way
+in."""
 
+import re
 from functools import cache
 
 import numpy as np
@@ -31,6 +33,13 @@ from tests.lstm_models import keras_run, sequence_model, with_knobs
 
 SR = 44100
 STREAM_TOL = 1e-4
+
+
+@pytest.fixture
+def loop(request, monkeypatch):
+    """Runs the test with DRYWET_STREAM_LOOP set to the parameter (and checks that loop is used)."""
+    monkeypatch.setenv("DRYWET_STREAM_LOOP", request.param)
+    return request.param
 
 
 @cache
@@ -72,11 +81,12 @@ def numpy_reference(model, x: np.ndarray) -> np.ndarray:
     return y
 
 
-def test_tanh_and_logistic_are_within_their_bounds():
+@pytest.mark.parametrize("loop", ["c", "numba"], indirect=True)
+def test_tanh_and_logistic_are_within_their_bounds(loop):
     """Over the whole float32 range that matters (and far into the clamp), on a fine grid."""
     grid = np.concatenate([np.linspace(-3 * TANH_CLIP, 3 * TANH_CLIP, 400_001),
                            np.geomspace(1e-6, 1e4, 2001), -np.geomspace(1e-6, 1e4, 2001)]).astype(np.float32)
-    tanh, sigmoid = activations(grid)
+    tanh, sigmoid = activations(grid, loop)
     exact = grid.astype(np.float64)
     assert np.max(np.abs(tanh - np.tanh(exact))) < TANH_MAX_ERROR
     assert np.max(np.abs(sigmoid - 0.5 * (1.0 + np.tanh(0.5 * exact)))) < TANH_MAX_ERROR / 2
@@ -97,15 +107,17 @@ def test_references_and_stream_match_keras(layers, units, skip):
     assert np.max(np.abs(run_sequence(weights, x) - expected)) < 1e-5
 
 
+@pytest.mark.parametrize("loop", ["c", "numba"], indirect=True)
 @pytest.mark.parametrize("layers,units,inputs,skip", [(1, 32, 1, True), (1, 32, 1, False), (2, 32, 1, True),
                                                       (2, 32, 3, False)])
-def test_stream_is_exact_on_program_material(layers, units, inputs, skip):
+def test_stream_is_exact_on_program_material(layers, units, inputs, skip, loop):
     """Two seconds of plucks and chords at 44.1 kHz: no drift from the exact carried-state run."""
     m = model(layers, units, inputs, skip)
     dry = material()
     x = dry[:, None] if inputs == 1 else with_knobs(dry, (0.7, 0.2))
     weights = SequenceWeights.from_keras(m)
     exact = reference_sequence(weights, x)
+    assert SequenceStream(weights, (0.7, 0.2)[:inputs - 1]).loop == loop
     y = run_sequence(weights, x)
     assert y.dtype == np.float32 and y.shape == dry.shape
     lstm_part = exact - (dry if skip else 0.0)
@@ -113,7 +125,8 @@ def test_stream_is_exact_on_program_material(layers, units, inputs, skip):
     assert np.max(np.abs(y - exact)) < STREAM_TOL
 
 
-def test_unequal_widths_are_padded_exactly():
+@pytest.mark.parametrize("loop", ["c", "numba"], indirect=True)
+def test_unequal_widths_are_padded_exactly(loop):
     """A stack of 8 then 16 units (other sources' models): the loop pads the narrow layer with
     all-zero units, which stay exactly 0."""
     rng = np.random.default_rng(1)
@@ -129,13 +142,16 @@ def test_unequal_widths_are_padded_exactly():
     assert np.max(np.abs(run_sequence(weights, x) - reference_sequence(weights, x))) < STREAM_TOL
 
 
-def test_state_carries_across_calls_and_reset():
+@pytest.mark.parametrize("loop", ["c", "numba"], indirect=True)
+def test_state_carries_across_calls_and_reset(loop):
     weights = SequenceWeights.from_keras(model(2, 32, 1, True))
     x = material(0.25)
     whole = run_sequence(weights, x)
     s = SequenceStream(weights)
     parts = np.concatenate([s.process(x[:1000]), s.process(x[1000:1001]), s.process(x[1001:])])
     np.testing.assert_allclose(parts, whole, atol=1e-6, rtol=0)
+    if loop == "c":  # each layer's arithmetic is the same in every round: cutting changes no bit
+        np.testing.assert_array_equal(parts, whole)
     s.reset()
     np.testing.assert_allclose(s.process(x), whole, atol=1e-6, rtol=0)
     np.testing.assert_array_equal(run_sequence(weights, x, progress=True), whole)
@@ -203,5 +219,53 @@ def test_framed_model_and_skip_mismatch_are_refused():
 
 
 def test_the_loop_runs_on_one_thread():
-    """No Numba parallel loops (the speed claims are for one thread)."""
-    assert not stream._loop(16).targetoptions.get("parallel")
+    """No Numba parallel loops, no threads in the C loop (the speed claims are for one thread)."""
+    from drywet import stream_numba
+
+    assert not stream_numba.loop(16).targetoptions.get("parallel")
+    source = stream.KERNEL_SOURCE.read_text()
+    assert "pthread" not in source and "#pragma omp" not in source
+
+
+@pytest.mark.parametrize("layers,units", [(1, 80), (3, 24), (2, 128), (1, 16), (2, 48)])
+def test_c_loop_at_other_widths_and_depths(layers, units):
+    """Widths the C loop pads (24 -> 32, 80 -> 80 at a runtime width), stacks of 3, its widest."""
+    rng = np.random.default_rng(units + layers)
+    n_in, stack = 1, []
+    for _ in range(layers):
+        stack.append(LstmLayer(rng.normal(0, 2.0 / np.sqrt(n_in), (n_in, 4 * units)).astype(np.float32),
+                               rng.normal(0, 0.5 / np.sqrt(units), (units, 4 * units)).astype(np.float32),
+                               rng.normal(0, 0.5, 4 * units).astype(np.float32)))
+        n_in = units
+    weights = SequenceWeights(tuple(stack), rng.normal(0, 0.3, units).astype(np.float32), 0.1, False, "odd")
+    assert SequenceStream(weights).loop == "c"
+    x = material(0.2)
+    assert np.max(np.abs(run_sequence(weights, x) - reference_sequence(weights, x))) < STREAM_TOL
+
+
+def test_c_loop_uses_the_fitted_tanh():
+    """stream_kernel.c writes TANH_P, TANH_Q and TANH_CLIP out; they must be drywet.activation's."""
+    from drywet.activation import TANH_P, TANH_Q
+
+    source = stream.KERNEL_SOURCE.read_text()
+    written = {name: float(value) for name, value in re.findall(r"\b([PQ]\d|CLIP) = ([-0-9.e+]+)f", source)}
+    expected = {**{f"P{i}": v for i, v in enumerate(TANH_P)}, **{f"Q{i}": v for i, v in enumerate(TANH_Q) if i},
+                "CLIP": TANH_CLIP}
+    assert written == pytest.approx(expected, rel=0, abs=0)
+
+
+def test_without_a_compiler_the_numba_loop_runs(monkeypatch, tmp_path):
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    monkeypatch.setenv("DRYWET_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(stream, "_KERNEL", None)
+    monkeypatch.setattr(stream, "_KERNEL_ERROR", None)
+    weights = SequenceWeights.from_keras(model(1, 32, 1, True))
+    assert SequenceStream(weights).loop == "numba" and "no-such-cc" in stream.kernel_error()
+    x = material(0.1)
+    assert np.max(np.abs(run_sequence(weights, x) - reference_sequence(weights, x))) < STREAM_TOL
+
+
+def test_an_unknown_loop_name_is_one_error(monkeypatch):
+    monkeypatch.setenv("DRYWET_STREAM_LOOP", "gpu")
+    with pytest.raises(ConfigError, match="DRYWET_STREAM_LOOP must be one of c, numba, got 'gpu'"):
+        SequenceStream(SequenceWeights.from_keras(model(1, 32, 1, True)))

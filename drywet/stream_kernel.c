@@ -1,0 +1,292 @@
+/* drywet's streaming loop in C: stacked LSTM layers + a Dense(1) head, one sample after another,
+ * carried state, on the calling thread. drywet/stream.py prepares the arrays (gate columns at
+ * g * width, the i, f, o columns halved so that sigmoid(v) = 0.5 + 0.5 tanh(v / 2), knobs folded
+ * into layer 0's bias) and calls `drywet_stream` through ctypes; its Numba loop computes the same
+ * thing where no C compiler is found.
+ *
+ * Layout: width is a multiple of 16 (narrower layers are padded with all-zero units, whose cell and
+ * output stay exactly 0); arrays are 64-byte aligned; w_ins[l], w_recs[l] are (width, 4 width),
+ * bs[l] (4 width), hs[l], cs[l] (width), changed in place.
+ *
+ * Speed: the layers are pipelined over blocks of BLOCK samples. In round r layer l runs block r - l,
+ * so within a round the layers' steps are independent and are interleaved (their multiply-add
+ * chains fill each other's latency); a layer's input part (bias + the layer below's output times
+ * its input kernel) is computed for a whole block before its recurrence, two samples per weight
+ * load. Each layer's arithmetic is the same whichever round or call it runs in: the output does not
+ * depend on how a signal is cut into calls. Vectors are 16 floats (GCC vector extensions: one
+ * AVX-512 register, two AVX or four SSE / NEON registers); tanh is the clamped rational function of
+ * stream.py (TANH_P, TANH_Q), the reciprocal a refined estimate on AVX-512. */
+
+#include <stddef.h>
+#include <string.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
+
+typedef float v16 __attribute__((vector_size(64), aligned(64)));
+
+#ifndef BLOCK
+#define BLOCK 64
+#endif
+#define MAX_LAYERS 8
+#define MAX_WIDTH 128
+#define NVMAX (MAX_WIDTH / 4)  /* gate vectors at MAX_WIDTH: 4 * 128 / 16 */
+
+static const float P0 = 9.99999426e-01f, P1 = 1.29226993e-01f, P2 = 2.94852558e-03f, P3 = 1.14148137e-05f;
+static const float Q1 = 4.62558200e-01f, Q2 = 2.38035714e-02f, Q3 = 2.38397288e-04f, Q4 = 2.45728158e-07f;
+static const float CLIP = 7.9f;
+
+static inline __attribute__((always_inline)) v16 splat(float v) { return (v16){v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v}; }
+
+static inline __attribute__((always_inline)) v16 clamp(v16 x) {
+#if defined(__AVX512DQ__)
+    return (v16)_mm512_range_ps((__m512)x, _mm512_set1_ps(CLIP), 0x02);  /* sign(x) min(|x|, CLIP) */
+#elif defined(__AVX512F__)
+    return (v16)_mm512_min_ps(_mm512_max_ps((__m512)x, _mm512_set1_ps(-CLIP)), _mm512_set1_ps(CLIP));
+#else
+    for (int i = 0; i < 16; i++) x[i] = x[i] < -CLIP ? -CLIP : (x[i] > CLIP ? CLIP : x[i]);
+    return x;
+#endif
+}
+
+/* The sum of the 16 lanes (a tree: 4 shuffles and 4 adds on AVX-512). */
+static inline __attribute__((always_inline)) float hsum(v16 v) {
+#ifdef __AVX512F__
+    return _mm512_reduce_add_ps((__m512)v);
+#else
+    float sum = 0.0f;
+    for (int i = 0; i < 16; i++) sum += v[i];
+    return sum;
+#endif
+}
+
+/* scale * tanh(x) + offset, the rational function evaluated for a short dependency chain (Estrin's
+ * scheme; n / d as n r + n r (1 - d r) with r the reciprocal estimate on AVX-512): what decides the
+ * speed is the chain from the gates through the cell to h, which the next sample waits for. */
+static inline __attribute__((always_inline)) v16 act(v16 x, float scale, float offset) {
+    x = clamp(x);
+    const v16 u = x * x, u2 = u * u;
+    const v16 num = (splat(scale * P1) * u + splat(scale * P0)) + u2 * (splat(scale * P3) * u + splat(scale * P2));
+    const v16 den = (splat(Q1) * u + splat(1.0f)) + u2 * ((splat(Q3) * u + splat(Q2)) + u2 * splat(Q4));
+    const v16 n = x * num;
+#ifdef __AVX512F__
+    const v16 r = (v16)_mm512_rcp14_ps((__m512)den);
+    const v16 y0 = n * r;
+    return y0 * (splat(1.0f) - den * r) + (offset != 0.0f ? y0 + splat(offset) : y0);
+#else
+    return n / den + splat(offset);
+#endif
+}
+
+static inline __attribute__((always_inline)) v16 vtanh(v16 x) { return act(x, 1.0f, 0.0f); }
+
+/* The logistic function of the halved gate value v / 2 = x: 0.5 + 0.5 tanh(x). */
+static inline __attribute__((always_inline)) v16 vsigmoid(v16 x) { return act(x, 0.5f, 0.5f); }
+
+/* tanh and the logistic (of 2 x) as the loop computes them, for checking their error bounds. */
+void drywet_activations(const float *x, long n, float *tanh_out, float *sigmoid_out) {
+    for (long i = 0; i < n; i++) {
+        v16 v = splat(x[i]);
+        tanh_out[i] = vtanh(v)[0];
+        sigmoid_out[i] = vsigmoid(splat(0.5f * x[i]))[0];
+    }
+}
+
+/* The cell from the summed gates acc (nv vectors: i, f, c, o quarters, i f o halved), c and h in
+ * place, h also to out. */
+static inline __attribute__((always_inline)) void cell(const v16 *acc, int nv, float *restrict h, float *restrict c, float *restrict out) {
+    const int q = nv / 4;
+    _Pragma("GCC unroll 8") for (int v = 0; v < q; v++) {
+        v16 i = vsigmoid(acc[v]);
+        v16 f = vsigmoid(acc[q + v]);
+        v16 g = vtanh(acc[2 * q + v]);
+        v16 o = vsigmoid(acc[3 * q + v]);
+        v16 cv = f * *(const v16 *)(c + 16 * v) + i * g;
+        *(v16 *)(c + 16 * v) = cv;
+        v16 hv = o * vtanh(cv);
+        *(v16 *)(h + 16 * v) = hv;
+        *(v16 *)(out + 16 * v) = hv;
+    }
+}
+
+/* One layer's step from its input part z: acc = z + h @ w_rec, then the cell. `split` (single-layer
+ * models) sums even and odd rows apart, halving the multiply-add chains when no other layer's step
+ * runs beside it. */
+static inline __attribute__((always_inline)) void step1(const float *restrict z, const float *restrict w_rec, float *restrict h,
+                         float *restrict c, float *restrict out, int width, int nv, int split) {
+    v16 acc[NVMAX], acc2[NVMAX];
+    _Pragma("GCC unroll 32") for (int v = 0; v < nv; v++) { acc[v] = ((const v16 *)z)[v]; acc2[v] = splat(0.0f); }
+    if (split) {
+        for (int j = 0; j < width; j += 2) {
+            const v16 a = splat(h[j]), b = splat(h[j + 1]);
+            const v16 *r0 = (const v16 *)(w_rec + (size_t)j * 4 * width), *r1 = r0 + nv;
+            _Pragma("GCC unroll 32") for (int v = 0; v < nv; v++) { acc[v] += a * r0[v]; acc2[v] += b * r1[v]; }
+        }
+        _Pragma("GCC unroll 32") for (int v = 0; v < nv; v++) acc[v] += acc2[v];
+    } else {
+        for (int j = 0; j < width; j++) {
+            const v16 a = splat(h[j]);
+            const v16 *r0 = (const v16 *)(w_rec + (size_t)j * 4 * width);
+            _Pragma("GCC unroll 32") for (int v = 0; v < nv; v++) acc[v] += a * r0[v];
+        }
+    }
+    cell(acc, nv, h, c, out);
+}
+
+/* Two layers' steps at once (different samples: independent), their matrix-vector products
+ * interleaved; each layer's arithmetic is step1's without `split`. */
+static inline __attribute__((always_inline)) void step2(const float *restrict z0, const float *restrict w0, float *restrict h0, float *restrict c0,
+                         float *restrict out0, const float *restrict z1, const float *restrict w1, float *restrict h1,
+                         float *restrict c1, float *restrict out1, int width, int nv) {
+    v16 acc[NVMAX], bcc[NVMAX];
+    _Pragma("GCC unroll 32") for (int v = 0; v < nv; v++) { acc[v] = ((const v16 *)z0)[v]; bcc[v] = ((const v16 *)z1)[v]; }
+    for (int j = 0; j < width; j++) {
+        const v16 a = splat(h0[j]), b = splat(h1[j]);
+        const v16 *r0 = (const v16 *)(w0 + (size_t)j * 4 * width), *r1 = (const v16 *)(w1 + (size_t)j * 4 * width);
+        _Pragma("GCC unroll 32") for (int v = 0; v < nv; v++) { acc[v] += a * r0[v]; bcc[v] += b * r1[v]; }
+    }
+    cell(acc, nv, h0, c0, out0);
+    cell(bcc, nv, h1, c1, out1);
+}
+
+/* u[t] = b + src[t] @ w_in for t < size (rows of 4 width): four samples at a time over four gate
+ * vectors at a time (16 accumulators), so each weight vector loaded serves four multiply-adds. */
+static inline __attribute__((always_inline)) void input_parts(float *restrict u, const float *restrict src,
+                                                              const float *restrict w_in, const float *restrict b,
+                                                              int size, int width, int nv) {
+    const size_t row = 4 * (size_t)width;
+    int t = 0;
+    for (; t + 3 < size; t += 4) {
+        const float *s0 = src + (size_t)t * width;
+        for (int g = 0; g < nv; g += 4) {
+            const int m = nv - g < 4 ? nv - g : 4;
+            v16 acc[4][4];
+            _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++)
+                _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) acc[i][v] = v < m ? ((const v16 *)b)[g + v] : splat(0.0f);
+            for (int j = 0; j < width; j++) {
+                const v16 *r = (const v16 *)(w_in + (size_t)j * row) + g;
+                const v16 a0 = splat(s0[j]), a1 = splat(s0[width + j]), a2 = splat(s0[2 * width + j]),
+                          a3 = splat(s0[3 * width + j]);
+                _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) {
+                    if (v < m) {
+                        const v16 w = r[v];
+                        acc[0][v] += a0 * w;
+                        acc[1][v] += a1 * w;
+                        acc[2][v] += a2 * w;
+                        acc[3][v] += a3 * w;
+                    }
+                }
+            }
+            _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++)
+                _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) if (v < m) ((v16 *)(u + (t + i) * row))[g + v] = acc[i][v];
+        }
+    }
+    for (; t < size; t++) {
+        v16 acc[NVMAX];
+        const float *s0 = src + (size_t)t * width;
+        _Pragma("GCC unroll 32") for (int v = 0; v < nv; v++) acc[v] = ((const v16 *)b)[v];
+        for (int j = 0; j < width; j++) {
+            const v16 a = splat(s0[j]);
+            const v16 *r = (const v16 *)(w_in + (size_t)j * row);
+            _Pragma("GCC unroll 32") for (int v = 0; v < nv; v++) acc[v] += a * r[v];
+        }
+        _Pragma("GCC unroll 32") for (int v = 0; v < nv; v++) ((v16 *)(u + t * row))[v] = acc[v];
+    }
+}
+
+/* Scratch, 64-byte aligned: each layer's outputs over its block, layers >= 1's input parts. */
+struct scratch {
+    float out[MAX_LAYERS][BLOCK * MAX_WIDTH];
+    float u[MAX_LAYERS][BLOCK * 4 * MAX_WIDTH];
+    float z0[4 * MAX_WIDTH];
+};
+
+static inline __attribute__((always_inline)) void run(int layers, int width, const float *restrict x, long n, const float *restrict w_in0,
+                       const float *restrict w_ins, const float *restrict w_recs, const float *restrict bs,
+                       float *restrict hs, float *restrict cs, const float *restrict head_w, float head_b,
+                       int skip, float *restrict y, struct scratch *s) {
+    const int nv = width / 4;  /* gate vectors: 4 width / 16 */
+    const int split = layers == 1;
+    const size_t mat = (size_t)width * 4 * width;
+    const long nblocks = (n + BLOCK - 1) / BLOCK;
+    const int last = layers - 1;
+    for (long r = 0; r < nblocks + last; r++) {
+        int size[MAX_LAYERS];
+        for (int l = 0; l < layers; l++) {
+            long blk = r - l;
+            size[l] = (blk < 0 || blk >= nblocks) ? 0 : (int)(n - blk * BLOCK < BLOCK ? n - blk * BLOCK : BLOCK);
+        }
+        /* input parts of layers >= 1 from the outputs the layer below left in the last round */
+        for (int l = 1; l < layers; l++)
+            if (size[l]) input_parts(s->u[l], s->out[l - 1], w_ins + l * mat, bs + (size_t)l * 4 * width, size[l],
+                                     width, nv);
+        const float *x0 = x + (r < nblocks ? r : 0) * BLOCK;
+        for (int t = 0; t < BLOCK; t++) {
+            int active[MAX_LAYERS], na = 0;
+            for (int l = 0; l < layers; l++)
+                if (t < size[l]) active[na++] = l;
+            if (!na) break;
+            if (size[0] > t) {
+                const v16 xt = splat(x0[t]);
+                _Pragma("GCC unroll 32") for (int v = 0; v < nv; v++) ((v16 *)s->z0)[v] = ((const v16 *)bs)[v] + xt * ((const v16 *)w_in0)[v];
+            }
+            int k = 0;
+            for (; k + 1 < na; k += 2) {
+                const int a = active[k], b = active[k + 1];
+                const float *za = a ? s->u[a] + (size_t)t * 4 * width : s->z0;
+                step2(za, w_recs + a * mat, hs + a * width, cs + a * width, s->out[a] + (size_t)t * width,
+                      s->u[b] + (size_t)t * 4 * width, w_recs + b * mat, hs + b * width, cs + b * width,
+                      s->out[b] + (size_t)t * width, width, nv);
+            }
+            if (k < na) {
+                const int a = active[k];
+                const float *za = a ? s->u[a] + (size_t)t * 4 * width : s->z0;
+                step1(za, w_recs + a * mat, hs + a * width, cs + a * width, s->out[a] + (size_t)t * width, width, nv,
+                      split);
+            }
+        }
+        /* the head over the top layer's block */
+        const long start = (r - last) * BLOCK;
+        for (int t = 0; t < size[last]; t++) {
+            const float *row = s->out[last] + (size_t)t * width;
+            v16 acc = splat(0.0f);
+            for (int v = 0; v < width / 16; v++) acc += ((const v16 *)row)[v] * ((const v16 *)head_w)[v];
+            float sum = head_b + hsum(acc);
+            y[start + t] = skip ? sum + x[start + t] : sum;
+        }
+    }
+}
+
+/* Specialised on the width (the gate loops unroll, the accumulators stay in registers). */
+#define WIDTH_CASE(W)                                                                                   \
+    static void run_##W(int layers, const float *x, long n, const float *w_in0, const float *w_ins,       \
+                        const float *w_recs, const float *bs, float *hs, float *cs, const float *head_w,  \
+                        float head_b, int skip, float *y, struct scratch *s) {                             \
+        run(layers, W, x, n, w_in0, w_ins, w_recs, bs, hs, cs, head_w, head_b, skip, y, s);               \
+    }
+WIDTH_CASE(16)
+WIDTH_CASE(32)
+WIDTH_CASE(48)
+WIDTH_CASE(64)
+
+/* Bytes of scratch a call needs (the caller's, 64-byte aligned: one per stream, so streams can run
+ * on several threads at once). */
+long drywet_stream_scratch_bytes(void) { return (long)sizeof(struct scratch); }
+
+/* 0 on success; -1: width not a multiple of 16 or over MAX_WIDTH, layers outside 1..MAX_LAYERS, or
+ * scratch not 64-byte aligned. */
+int drywet_stream(int layers, int width, const float *x, long n, const float *w_in0, const float *w_ins,
+                  const float *w_recs, const float *bs, float *hs, float *cs, const float *head_w, float head_b,
+                  int skip, float *y, void *scratch) {
+    if (layers < 1 || layers > MAX_LAYERS || width < 16 || width > MAX_WIDTH || width % 16 || (size_t)scratch % 64)
+        return -1;
+    struct scratch *s = scratch;
+    switch (width) {
+    case 16: run_16(layers, x, n, w_in0, w_ins, w_recs, bs, hs, cs, head_w, head_b, skip, y, s); break;
+    case 32: run_32(layers, x, n, w_in0, w_ins, w_recs, bs, hs, cs, head_w, head_b, skip, y, s); break;
+    case 48: run_48(layers, x, n, w_in0, w_ins, w_recs, bs, hs, cs, head_w, head_b, skip, y, s); break;
+    case 64: run_64(layers, x, n, w_in0, w_ins, w_recs, bs, hs, cs, head_w, head_b, skip, y, s); break;
+    default: run(layers, width, x, n, w_in0, w_ins, w_recs, bs, hs, cs, head_w, head_b, skip, y, s);
+    }
+    return 0;
+}
