@@ -22,6 +22,9 @@
 #ifdef __AVX512F__
 #include <immintrin.h>
 #endif
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
 
 typedef float v16 __attribute__((vector_size(64), aligned(64)));
 
@@ -281,6 +284,13 @@ int drywet_stream(int layers, int width, const float *x, long n, const float *w_
     if (layers < 1 || layers > MAX_LAYERS || width < 16 || width > MAX_WIDTH || width % 16 || (size_t)scratch % 64)
         return -1;
     struct scratch *s = scratch;
+#if defined(__SSE2__)
+    /* Denormals flushed to zero for the call, as audio plugins do: a state decaying through silence
+     * would otherwise reach the subnormal range, where every multiply-add with it takes a microcode
+     * assist (a third slower overall on bench material). Values below 1.2e-38 change; nothing else. */
+    const unsigned csr = _mm_getcsr();
+    _mm_setcsr(csr | 0x8040);  /* FTZ | DAZ */
+#endif
     switch (width) {
     case 16: run_16(layers, x, n, w_in0, w_ins, w_recs, bs, hs, cs, head_w, head_b, skip, y, s); break;
     case 32: run_32(layers, x, n, w_in0, w_ins, w_recs, bs, hs, cs, head_w, head_b, skip, y, s); break;
@@ -288,5 +298,8 @@ int drywet_stream(int layers, int width, const float *x, long n, const float *w_
     case 64: run_64(layers, x, n, w_in0, w_ins, w_recs, bs, hs, cs, head_w, head_b, skip, y, s); break;
     default: run(layers, width, x, n, w_in0, w_ins, w_recs, bs, hs, cs, head_w, head_b, skip, y, s);
     }
+#if defined(__SSE2__)
+    _mm_setcsr(csr);
+#endif
     return 0;
 }
