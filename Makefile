@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 NAMVENV ?= .venv-nam
 
-.PHONY: setup setup-gpu pipeline capture test test-nam test-ray lint bench
+.PHONY: setup setup-gpu pipeline capture test test-slow test-nam test-ray lint bench
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,13 @@ capture: $(STAMP)
 	@test -n "$(NAME)" -a -n "$(DRY)" -a -n "$(WET)" || { echo "usage: make capture NAME=mypedal DRY=dry.wav WET=wet.wav"; exit 2; }
 	PATH="$(abspath $(BIN)):$$PATH" PYTHONUNBUFFERED=1 $(BIN)/python -m drywet capture "$(NAME)" "$(DRY)" "$(WET)"
 
+# The tests, minus the end-to-end ones marked slow (each a `dvc repro` of a temp copy, or a killed
+# training): those run in `make test-slow`, and CI runs both.
 test: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q -m "not slow"
+
+test-slow: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q -m slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -10,16 +10,16 @@ clean-up high-pass in model.json (speed does not depend on the weights), built w
 `taskset -c CPU python -m drywet process MODEL IN.wav OUT.wav --no-progress` as a subprocess, the
 wall clock and the child's CPU time and peak memory (os.wait4):
 
-- cold: the first run on a machine, with an empty Numba cache (the streaming loop and the high-pass
-  compiled, then saved to the cache);
+- cold: the first run on a machine, with empty caches (the C streaming loop compiled into drywet's,
+  the high-pass into Numba's);
 - warm: the median of --repeats runs after it;
 - start-up: the same on the 1 s file (median of --repeats), i.e. imports, reading the model and
   loading the compiled code;
-- the old path, drywet at git revision --baseline (default: the last one before this benchmark;
-  `none` skips it) extracted with `git archive` into a temporary folder (the working tree is not
-  touched): TensorFlow and Keras loaded, the whole file in memory. Timed after a warm-up run on the
-  1 s file (its Numba cache filled), median of --repeats; the largest difference between its output
-  and the new one is reported.
+- the old path, drywet at git revision --baseline (default: the last one before the C loop, which
+  streamed in Numba; `none` skips it) extracted with `git archive` into a temporary folder (the
+  working tree is not touched). Timed after a warm-up run on the 1 s file (its caches filled), median
+  of --repeats, alternating with nothing else; the largest difference between its output and the new
+  one is reported.
 
 Real-time factor: seconds of audio per second of wall clock (and of the child's CPU time).
 """
@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_RATE = 44100
 HIGHPASS_HZ = 5.0  # params.yaml align.highpass_hz: what a pipeline-trained model's model.json carries
 MODELS = ("l1_u32_f32", "l2_u32_f64")  # 1x32 and 2x32 (the frame size means nothing to a sequence model)
-BASELINE = "689e481ec0aa01bf6ed6b2d8ef7ee3b5c4c1540f"  # drywet before process read models without Keras
+BASELINE = "1fd8d30"  # drywet before the C streaming loop (Numba's loop, models read without Keras)
 
 
 def make_inputs(work: Path, minutes: float) -> tuple[Path, Path]:
@@ -165,7 +165,8 @@ def main() -> None:
         new_env = dict(os.environ, PWD=str(ROOT), PYTHONPATH=str(ROOT))
         outputs = {}
         for label, model in models.items():
-            env = dict(new_env, NUMBA_CACHE_DIR=str(tmp / f"numba-new-{label}"))  # empty: the first run compiles
+            env = dict(new_env, NUMBA_CACHE_DIR=str(tmp / f"numba-new-{label}"),  # empty: the first run compiles
+                       DRYWET_CACHE=str(tmp / f"drywet-new-{label}"))
             out = tmp / f"new-{label}.wav"
             print(row("new", label, f"cold ({args.minutes:g} min)", seconds,
                       run(args.cpu, model, long_wav, out, env)), flush=True)
@@ -178,7 +179,7 @@ def main() -> None:
         if args.baseline != "none":
             old_root = old_drywet(args.baseline, tmp / "old")
             old_env = dict(os.environ, PWD=str(old_root), PYTHONPATH=str(old_root),
-                           NUMBA_CACHE_DIR=str(tmp / "numba-old"))
+                           NUMBA_CACHE_DIR=str(tmp / "numba-old"), DRYWET_CACHE=str(tmp / "drywet-old"))
             from drywet.audio import read_wav
 
             for label, model in models.items():

@@ -201,6 +201,7 @@ def knob_repo(tmp_path_factory) -> Path:
     return repo
 
 
+@pytest.mark.slow
 def test_repro_trains_evaluates_per_setting_and_reports(knob_repo: Path):
     m = json.loads((knob_repo / "metrics/od.json").read_text())
     for label in ("gain20", "gain50", "gain80"):
@@ -227,6 +228,7 @@ def test_repro_trains_evaluates_per_setting_and_reports(knob_repo: Path):
     assert "esr_by_setting" in (knob_repo / "metrics/report.md").read_text()
 
 
+@pytest.mark.slow
 def test_framed_kind_stops_the_knob_effect_with_one_line(knob_repo: Path):
     from tests.test_pipeline import repro_error_lines
 
@@ -235,6 +237,7 @@ def test_framed_kind_stops_the_knob_effect_with_one_line(knob_repo: Path):
                       "audio only: use model.kind=sequence"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("effect", ["od", "mine"])
 def test_trained_knob_model_exports_play_like_keras_at_every_setting(knob_repo: Path, effect: str):
     from drywet.export import export_model, model_rate, save_json
@@ -262,6 +265,7 @@ def test_trained_knob_model_exports_play_like_keras_at_every_setting(knob_repo: 
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.slow
 def test_knob_stages_are_byte_stable(knob_repo: Path):
     """Rerunning the knob effect's data stages writes the same bytes: DVC sees nothing to redo."""
     from tests.test_pipeline import _dvc

@@ -21,6 +21,8 @@ import yaml
 
 from drywet import capture
 
+pytestmark = pytest.mark.slow  # every test here runs on the module's `dvc repro` of a temp copy
+
 ROOT = Path(__file__).resolve().parents[1]
 USER_SR = 48000
 EFFECTS = {"sd1": 16000, "fz": 16000, "mypedal": USER_SR}  # effect -> its recordings' rate

@@ -54,6 +54,7 @@ def test_saved_models_are_byte_stable(tmp_path):
     assert np.array_equal(model(x).numpy(), again(x).numpy())
 
 
+@pytest.mark.slow
 def test_rerun_stages_write_identical_bytes_and_dvc_stays_up_to_date(tmp_path):
     repo = make_copy(tmp_path, {**TINY, "effects": {"sd1": {"source": "bench", "channel": None}}})
     _dvc(repo, "repro", "predict@sd1")

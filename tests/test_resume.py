@@ -122,6 +122,7 @@ def outputs(repo: Path) -> dict:
                        for p in sorted((repo / "metrics" / "train" / "sd1" / "plots").rglob("*.tsv"))}}
 
 
+@pytest.mark.slow
 def test_killed_training_resumes_to_the_uninterrupted_model(tmp_path, monkeypatch):
     # The uninterrupted run, in this process (a subprocess more costs seconds of imports), outside a
     # DVC repository: no resume state at all.

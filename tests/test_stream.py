@@ -269,3 +269,14 @@ def test_an_unknown_loop_name_is_one_error(monkeypatch):
     monkeypatch.setenv("DRYWET_STREAM_LOOP", "gpu")
     with pytest.raises(ConfigError, match="DRYWET_STREAM_LOOP must be one of c, numba, got 'gpu'"):
         SequenceStream(SequenceWeights.from_keras(model(1, 32, 1, True)))
+
+
+def test_c_loop_flushes_denormals_only_inside_the_call():
+    """A state decaying through silence would reach subnormal floats (slow on x86); the C loop flushes
+    them during its call and leaves the caller's floating-point mode as it was."""
+    weights = SequenceWeights.from_keras(model(1, 32, 1, False))
+    silence_after_a_pluck = np.concatenate([material(0.05), np.zeros(20_000, np.float32)])
+    y = run_sequence(weights, silence_after_a_pluck)
+    assert np.max(np.abs(y - reference_sequence(weights, silence_after_a_pluck))) < STREAM_TOL
+    tiny = np.array([1e-38], np.float32)
+    assert (tiny * np.float32(0.01))[0] != 0.0  # subnormal results still exist outside the loop

@@ -138,6 +138,7 @@ def captured(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     return repo, proc
 
 
+@pytest.mark.slow
 def test_capture_runs_only_its_effect_and_ends_with_a_summary(captured) -> None:
     repo, proc = captured
     out = proc.stdout
@@ -156,6 +157,7 @@ def test_capture_runs_only_its_effect_and_ends_with_a_summary(captured) -> None:
     assert -1.0 <= align["latency_samples"] - 23.0 <= 0.25 and align["polarity"] == -1
 
 
+@pytest.mark.slow
 def test_captured_nam_plays_what_was_scored(captured) -> None:
     """The .nam file, run by the independent NumPy player on the test dry, scores what evaluate scored."""
     from drywet.export.nam import NamLSTM, load_nam
