@@ -11,14 +11,14 @@
  * Speed: the layers are pipelined over blocks of BLOCK samples. In round r layer l runs block r - l,
  * so within a round the layers' steps are independent and are interleaved (their multiply-add
  * chains fill each other's latency); a layer's input part (bias + the layer below's output times
- * its input kernel) is computed for a whole block before its recurrence, two samples per weight
+ * its input kernel) is computed for a whole block before its recurrence, four samples per weight
  * load. Each layer's arithmetic is the same whichever round or call it runs in: the output does not
  * depend on how a signal is cut into calls. Vectors are 16 floats (GCC vector extensions: one
  * AVX-512 register, two AVX or four SSE / NEON registers); tanh is the clamped rational function of
- * stream.py (TANH_P, TANH_Q), the reciprocal a refined estimate on AVX-512. */
+ * drywet/activation.py (TANH_P, TANH_Q, TANH_CLIP, written out below), the reciprocal a refined
+ * estimate on AVX-512. Subnormal floats are flushed to zero during a call (x86). */
 
 #include <stddef.h>
-#include <string.h>
 #ifdef __AVX512F__
 #include <immintrin.h>
 #endif
@@ -28,9 +28,7 @@
 
 typedef float v16 __attribute__((vector_size(64), aligned(64)));
 
-#ifndef BLOCK
 #define BLOCK 64
-#endif
 #define MAX_LAYERS 8
 #define MAX_WIDTH 128
 #define NVMAX (MAX_WIDTH / 4)  /* gate vectors at MAX_WIDTH: 4 * 128 / 16 */
