@@ -8,6 +8,7 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from drywet.audio import read_wav, write_wav
 from tests.test_pipeline import TINY, _dvc, make_copy
