@@ -2,7 +2,7 @@
 loop (the fallback, and drywet's loop before the C one), side by side in one process, and both
 against the machine's multiply-add limit, as Markdown tables.
 
-    python -m benchmarks.stream_speed [--seconds 60] [--repeats 5] [--check-seconds S]
+    python -m benchmarks.stream_speed [--seconds 60] [--repeats 5] [--check-seconds S] [--sizes 1x32 2x32 ...]
 
 For sequence models 1x16, 1x32 and 2x32 (and 2x16), each without and with the skip path (weights
 moved off their initial values and scaled by fan-in as a trained model's are: tests/lstm_models.py),
@@ -124,13 +124,17 @@ def main() -> None:
     parser.add_argument("--check-seconds", type=float, default=None,
                         help="audio compared with the float64 reference (default: all)")
     parser.add_argument("--repeats", type=int, default=5, help="timings per loop and model; the best counts")
+    parser.add_argument("--sizes", nargs="+", default=[f"{layers}x{units}" for layers, units in SIZES],
+                        help="models as LAYERSxUNITS (default: 1x16 1x32 2x16 2x32)")
+    parser.add_argument("--no-first-call", action="store_true", help="skip the fresh-interpreter first-call timings")
     args = parser.parse_args()
+    sizes = [tuple(int(v) for v in size.lower().split("x")) for size in args.sizes]
 
     from drywet.bench.material import make_dry
     from drywet.stream import SequenceWeights, reference_sequence
 
     first_calls = []
-    for loop in ("c", "numba"):
+    for loop in () if args.no_first_call else ("c", "numba"):
         for units in (16, 32) if loop == "numba" else (32,):
             with tempfile.TemporaryDirectory() as empty:
                 cold = first_call_seconds(loop, units, empty)
@@ -149,7 +153,7 @@ def main() -> None:
               "| max diff vs float64, C |")
     print(header)
     print("|" + "---|" * (header.count("|") - 1), flush=True)
-    for layers, units in SIZES:
+    for layers, units in sizes:
         for skip in (False, True):
             weights = SequenceWeights.from_keras(sequence_model(layers, units, skip=skip))
             runs = {loop: (lambda x, loop=loop, w=weights: stream_with(loop, w, x)) for loop in ("numba", "c")}
@@ -174,8 +178,8 @@ def main() -> None:
                   f"| {diff['numba']:.1e} | {diff['c']:.1e} |", flush=True)
     print("\nRTF: seconds of audio per second of CPU time (Msamples/s likewise). Limit RTF: the real-time factor "
           "if every cycle did the model's multiply-adds at the core's peak rate and nothing else (the "
-          "activations, loads and stores cost extra). First call, in a fresh interpreter (wall clock): "
-          f"{'; '.join(first_calls)}.")
+          "activations, loads and stores cost extra)." + (" First call, in a fresh interpreter (wall clock): "
+                                                          f"{'; '.join(first_calls)}." if first_calls else ""))
 
 
 if __name__ == "__main__":
