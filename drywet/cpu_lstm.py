@@ -67,8 +67,9 @@ def unavailable_reason(units: int, inputs: int) -> str | None:
     return None
 
 
-def check_model(model) -> None:
-    """ConfigError (one line, with the way out) when the kernel cannot train `model`'s LSTM layers."""
+def check_model(model, key: str = "train.kernel", way_out: str = "keras") -> None:
+    """ConfigError (one line, with the way out) when the kernel cannot train `model`'s LSTM layers;
+    `key` is the params key that chose the kernel, `way_out` the value that trains it instead."""
     import keras
 
     from drywet.errors import ConfigError
@@ -77,8 +78,8 @@ def check_model(model) -> None:
         if isinstance(layer, keras.layers.LSTM):
             reason = unavailable_reason(layer.units, int(layer.input.shape[-1]))
             if reason:
-                raise ConfigError(f"params.yaml: train.kernel: cpu cannot train layer {layer.name}: {reason}; "
-                                  "set train.kernel: keras")
+                raise ConfigError(f"params.yaml: {key}: cpu cannot train layer {layer.name}: {reason}; "
+                                  f"set {key}: {way_out}")
 
 
 def _threads() -> int:

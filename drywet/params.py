@@ -452,7 +452,10 @@ class TrainSequenceParams:
     `epochs` (`schedule: cosine`); `loss` (mse, esr, esr_dc) after the pre-emphasis `preemph`
     (none, first_order with `preemph_coeff`, aweight); training stops after `patience` epochs without
     a lower validation ESR (null = never) and keeps the best epoch's weights. `grad_clip`: the
-    gradients' global norm is clipped to it (null = not clipped)."""
+    gradients' global norm is clipped to it (null = not clipped). `kernel`: the LSTM kernel it trains
+    with, `block` (TensorFlow's BlockLSTM, drywet.fused) or `cpu` (drywet.cpu_lstm's C kernel on both
+    cores: about twice as fast on a 2-core CPU, the same math summed in another order, so a run
+    lands elsewhere; 16 or 32 units, audio-only input)."""
 
     epochs: int = spec(int, lo=1)
     batch_size: int = spec(int, lo=1)
@@ -468,6 +471,7 @@ class TrainSequenceParams:
     preemph_coeff: float = spec(float, lo=0.0, hi=1.0, hi_open=True, default=0.85)
     grad_clip: float | None = spec(float, lo=0.0, lo_open=True, nullable=True, default=None)
     checkpoints: tuple[int, ...] = spec(list, items=int, lo=1, default=[])
+    kernel: str = spec(str, choices=("block", "cpu"), default="block")
 
     def check(self, section: str) -> None:
         if self.warmup >= self.segment:

@@ -219,7 +219,7 @@ def fit(structure: Structure, kind: str, cfg, train_ds, val_ds, steps_per_epoch:
     if kernel == "cpu":
         from drywet.cpu_lstm import check_model
 
-        check_model(plain)
+        check_model(plain, *getattr(k, "KERNEL_KEY", ("train.kernel", "keras")))
         if device_name() != "CPU":
             print(f"warning: train.kernel: cpu trains the LSTM on the CPU although TensorFlow sees {device_name()}; "
                   "set train.kernel: keras to train on the GPU", file=sys.stderr, flush=True)

@@ -3,6 +3,7 @@ tile the training part; the best validation epoch's weights are kept; each loss 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import numpy as np
@@ -183,3 +184,33 @@ def test_device_name_says_where_training_runs(monkeypatch) -> None:
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: gpus if kind == "GPU" else [])
     monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda d: {"device_name": "NVIDIA H100"})
     assert train.device_name() == "GPU: NVIDIA H100 (1 of 2)"  # Keras trains on the first
+
+
+def test_sequence_kernel_param_and_the_c_kernel_trains_the_same_model() -> None:
+    """`train_sequence.kernel`: block (the default) or cpu. The C kernel computes the same LSTM as the
+    fused one (sums in another order), so after a few steps from the same start the two models agree
+    closely; a model the C kernel has no code for is a one-line error naming the key."""
+    from drywet.errors import ConfigError
+    from drywet.params import parse
+
+    base = dict(epochs=1, batch_size=4, segment=256, warmup=56, learning_rate=5e-3, loss="mse", seed=1)
+    assert parse(TrainSequenceParams, base, "train_sequence").kernel == "block"
+    with pytest.raises(ConfigError, match=r"train_sequence\.kernel must be one of block, cpu, got 'gpu'"):
+        parse(TrainSequenceParams, {**base, "kernel": "gpu"}, "train_sequence")
+    dry, wet = signals(4000)
+    s = get_structure("l1_u16_f32")
+    weights = {}
+    for kernel in ("block", "cpu"):
+        cfg = seq_cfg(epochs=1, kernel=kernel)
+        index = sequence.make_index(3000, 1000, s, cfg)
+        train_ds, val_ds, steps = sequence.datasets(Audio(dry[:3000], wet[:3000], dry[3000:], wet[3000:]), index,
+                                                    cfg)
+        result = train.fit(s, "sequence", cfg, train_ds, val_ds, steps_per_epoch=steps, skip=True, verbose=0)
+        assert [type(layer).__name__ for layer in result.model.layers if "lstm" in layer.name] == ["LSTM"]
+        weights[kernel] = result.model.get_weights()
+    assert not all(np.array_equal(a, b) for a, b in zip(weights["block"], weights["cpu"], strict=True))
+    assert all(np.allclose(a, b, atol=1e-4) for a, b in zip(weights["block"], weights["cpu"], strict=True))
+    knob_model = dataclasses.replace(s, inputs=3)  # audio + 2 knobs: the C kernel takes 1 or `units` inputs
+    with pytest.raises(ConfigError, match=r"train_sequence\.kernel: cpu cannot train layer .*; set "
+                                          r"train_sequence\.kernel: block$"):
+        train.fit(knob_model, "sequence", seq_cfg(epochs=1, kernel="cpu"), train_ds, None, steps_per_epoch=steps)

@@ -17,9 +17,13 @@ INDEX_PARAMS = TRAIN_PARAMS = TrainSequenceParams  # params.yaml `train_sequence
 KEEP_BEST = True
 
 
+KERNEL_KEY = ("train_sequence.kernel", "block")  # the params key choosing the kernel, and the way out
+
+
 def training_kernel(cfg: TrainSequenceParams) -> str | None:
-    """"block": trained with drywet.fused's BlockLSTM kernel (~4x faster on long segments, same math)."""
-    return "block"
+    """`train_sequence.kernel`: "block" trains with drywet.fused's BlockLSTM kernel (~4x faster than
+    Keras's loop on long segments, same math), "cpu" with drywet.cpu_lstm's C kernel (both cores)."""
+    return cfg.kernel
 
 
 # Wright & Välimäki, "Perceptual loss function for neural modelling of audio systems", ICASSP 2020:
