@@ -1,9 +1,9 @@
 """Exact streaming of sequence models: the LSTM state runs from the first sample to the last, as in
 a plugin, in one per-sample loop on the calling thread. The loop is C (`stream_kernel.c`, compiled
-once per machine by drywet.native): about 230x real time at 44.1 kHz for 1 x 32 units and 100x for
+once per machine by drywet.native): about 195x real time at 44.1 kHz for 1 x 32 units and 100x for
 2 x 32 on one core of the 2-core Xeon VM (benchmarks/stream_speed.py). Where no C compiler is found
-(or a layer is over 128 units wide) the same loop runs in Numba (drywet.stream_numba), about half as
-fast; `DRYWET_STREAM_LOOP=numba` picks it by hand.
+(or a layer is over 128 units wide, or there are over 8 layers) the same loop runs in Numba
+(drywet.stream_numba), at 0.55-0.7 times the speed; `DRYWET_STREAM_LOOP=numba` picks it by hand.
 
 The loop is the Keras LSTM step in float32 with one change: tanh (and the logistic, written as
 0.5 + 0.5 tanh(z / 2)) is a clamped rational function (TANH_CLIP, TANH_P, TANH_Q), vectorised over
