@@ -151,7 +151,8 @@ static inline __attribute__((always_inline)) void step2(const float *restrict z0
 }
 
 /* u[t] = b + src[t] @ w_in for t < size (rows of 4 width): four samples at a time over four gate
- * vectors at a time (16 accumulators), so each weight vector loaded serves four multiply-adds. */
+ * vectors at a time (16 accumulators; nv = width / 4 is a multiple of 4), so each weight vector
+ * loaded serves four multiply-adds. */
 static inline __attribute__((always_inline)) void input_parts(float *restrict u, const float *restrict src,
                                                               const float *restrict w_in, const float *restrict b,
                                                               int size, int width, int nv) {
@@ -160,26 +161,23 @@ static inline __attribute__((always_inline)) void input_parts(float *restrict u,
     for (; t + 3 < size; t += 4) {
         const float *s0 = src + (size_t)t * width;
         for (int g = 0; g < nv; g += 4) {
-            const int m = nv - g < 4 ? nv - g : 4;
             v16 acc[4][4];
             _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++)
-                _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) acc[i][v] = v < m ? ((const v16 *)b)[g + v] : splat(0.0f);
+                _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) acc[i][v] = ((const v16 *)b)[g + v];
             for (int j = 0; j < width; j++) {
                 const v16 *r = (const v16 *)(w_in + (size_t)j * row) + g;
                 const v16 a0 = splat(s0[j]), a1 = splat(s0[width + j]), a2 = splat(s0[2 * width + j]),
                           a3 = splat(s0[3 * width + j]);
                 _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) {
-                    if (v < m) {
-                        const v16 w = r[v];
-                        acc[0][v] += a0 * w;
-                        acc[1][v] += a1 * w;
-                        acc[2][v] += a2 * w;
-                        acc[3][v] += a3 * w;
-                    }
+                    const v16 w = r[v];
+                    acc[0][v] += a0 * w;
+                    acc[1][v] += a1 * w;
+                    acc[2][v] += a2 * w;
+                    acc[3][v] += a3 * w;
                 }
             }
             _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++)
-                _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) if (v < m) ((v16 *)(u + (t + i) * row))[g + v] = acc[i][v];
+                _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) ((v16 *)(u + (t + i) * row))[g + v] = acc[i][v];
         }
     }
     for (; t < size; t++) {
