@@ -32,16 +32,12 @@ _LIB: ctypes.CDLL | None = None
 _ERROR: str | None = None
 
 
-def _compile() -> ctypes.CDLL:
-    return native.compile_library(SOURCE)
-
-
 def library() -> ctypes.CDLL:
     """The compiled kernel (compiled on first use); OSError with the reason when it cannot be."""
     global _LIB, _ERROR
     if _LIB is None and _ERROR is None:
         try:
-            lib = _compile()
+            lib = native.compile_library(SOURCE)
         except OSError as e:
             _ERROR = str(e)
         else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drywet import cpu_lstm
+from drywet import cpu_lstm, native
 from drywet.errors import ConfigError
 
 
@@ -145,7 +145,7 @@ def test_no_compiler_is_reported(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
     monkeypatch.setenv("DRYWET_CACHE", str(tmp_path / "cache"))
     with pytest.raises(OSError, match="no-such-cc"):
-        cpu_lstm._compile()
+        native.compile_library(cpu_lstm.SOURCE)
 
 
 def test_kernel_param_is_checked() -> None:
