@@ -31,6 +31,12 @@ STRUCTURES: dict[str, Structure] = {
         Structure("l1_u32_f64", 1, 32, 64),
         Structure("l2_u16_f32", 2, 16, 32),
         Structure("l2_u32_f64", 2, 32, 64),
+        # Larger one-layer LSTMs for the sequence kind (hard material: high-gain amps); the frame only
+        # matters to the framed kind. AIDA-X plays 64 and 80 as they are and 48 padded to 64; Proteus
+        # (40) and NeuralPi (20) cannot hold them, NAM loads any width.
+        Structure("l1_u48_f32", 1, 48, 32),
+        Structure("l1_u64_f32", 1, 64, 32),
+        Structure("l1_u80_f32", 1, 80, 32),
     )
 }
 

@@ -9,9 +9,11 @@
     metadata  name, author, style, esr, samplerate (Hz), ...
 
 Weights keep Keras' layout (rows = inputs; gate columns i, f, c, o), which is what RTNeural's Keras
-loader reads. RTNeural loads any stack; the AIDA-X plugin is compiled for one LSTM layer of 8, 12,
-16, 20, 24, 32, 40, 64 or 80 units and 1-3 inputs (`AIDAX_PLUGIN`), so a one-layer model of another
-width is zero-padded to the next compiled one (`drywet.export.pad`, exact).
+loader reads. The AIDA-X plugin is compiled for one LSTM layer of 8, 12, 16, 20, 24, 32, 40, 64 or 80
+units and 1-3 inputs (`AIDAX_PLUGIN`), so a one-layer model of another width is zero-padded to the
+next compiled one (`drywet.export.pad`, exact: 48 units play as 64). A stack of two or more layers is
+refused: RTNeural would load it, but AIDA-X 1.1.0 loads such a file without an error and plays
+silence, so no file of more than one layer is ever written.
 
 The plugin, read from its sources (AidaDSP/AIDA-X, tag 1.1.0; it runs the model at the host's rate,
 only IRs and audio files are resampled):
@@ -29,16 +31,18 @@ only IRs and audio files are resampled):
 
 from __future__ import annotations
 
+from drywet.errors import ConfigError
 from drywet.export.checks import nested, sequence_weights
 from drywet.export.format import Format, Provenance
 from drywet.export.pad import pad_units
 from drywet.export.players import read_aidax
-from drywet.export.plugins import Plugin
+from drywet.export.plugins import Plugin, refusal
 from drywet.stream import SequenceWeights
 
 AIDAX_PLUGIN = Plugin("AIDA-X 1.1.0", (8, 12, 16, 20, 24, 32, 40, 64, 80), 1, (1, 2, 3), None, host_rate=True,
                       prewarm_samples=2048,
-                      controls=("", "AIDA-X's PARAM1 is the knob", "AIDA-X's PARAM1 and PARAM2 are the knobs"))
+                      controls=("", "AIDA-X's PARAM1 is the knob", "AIDA-X's PARAM1 and PARAM2 are the knobs"),
+                      more_layers="a file of more loads without an error and plays silence")
 AIDAX_UNITS = AIDAX_PLUGIN.widths
 
 
@@ -48,11 +52,14 @@ def to_aidax(model, sample_rate: int, metadata: dict | None = None, meta=None) -
 
 
 def from_weights(weights: SequenceWeights, sample_rate: int, metadata: dict | None = None) -> dict:
-    """`to_aidax` for weights already read from the model."""
-    if len(weights.layers) == 1:
-        width = AIDAX_PLUGIN.width_for(weights.layers[0].units)
-        if width is not None:
-            weights = pad_units(weights, width)
+    """`to_aidax` for weights already read from the model; a model of more than one LSTM layer is a
+    ConfigError (AIDA-X would play its file as silence)."""
+    if len(weights.layers) != 1:
+        raise ConfigError(f"model '{weights.name}' cannot export to AIDA-X: "
+                          f"{refusal(AIDAX_PLUGIN, weights, int(sample_rate))}")
+    width = AIDAX_PLUGIN.width_for(weights.layers[0].units)
+    if width is not None:
+        weights = pad_units(weights, width)
     layers = [{"type": "lstm", "activation": "", "shape": [None, None, layer.units],
                "weights": [nested(layer.kernel), nested(layer.recurrent), nested(layer.bias)]}
               for layer in weights.layers]
@@ -79,11 +86,13 @@ def stage_metadata(about: Provenance) -> dict:
 
 
 def notes(data: dict) -> list[str]:
-    """Why the AIDA-X plugin (as opposed to RTNeural itself) would not load this file."""
+    """Why the AIDA-X plugin (as opposed to RTNeural itself) would not play this file as written (the
+    files `from_weights` writes have one layer; another source's may not)."""
     lstms = [layer for layer in data["layers"] if layer["type"] == "lstm"]
     found = []
     if len(lstms) != 1:
-        found.append(f"AIDA-X loads one LSTM layer; this file has {len(lstms)} (RTNeural loads it)")
+        found.append(f"AIDA-X loads one LSTM layer; this file has {len(lstms)}, which AIDA-X 1.1.0 loads without "
+                     "an error and plays as silence (RTNeural plays it)")
     if lstms and lstms[0]["shape"][-1] not in AIDAX_UNITS:
         found.append(f"AIDA-X is built for {', '.join(map(str, AIDAX_UNITS))} units; this file has "
                      f"{lstms[0]['shape'][-1]}")
