@@ -101,7 +101,13 @@ def _parser() -> argparse.ArgumentParser:
     _recording_pair(k)
     k.add_argument("--epochs", type=int, default=None, metavar="N",
                    help="training epochs (default: as many as fit about 5 minutes of training here)")
-    k.add_argument("--structure", default=None, help="LSTM structure (default: l1_u32_f32)")
+    k.add_argument("--model", default=None, metavar="KIND/STRUCTURE",
+                   help="train this model, no trials (e.g. wavenet/standard, sequence/l1_u64_f32); default: the "
+                        "best of short trials of LSTMs and WaveNets on your recording")
+    k.add_argument("--minutes", type=float, default=None, metavar="M",
+                   help="the whole command's time budget the trials size the training to (default: 10)")
+    k.add_argument("--trial-seconds", type=float, default=None, metavar="S",
+                   help="each trial's training time (default: 40)")
     k.add_argument("--no-check", action="store_true", help="train even when `check` finds the pair unfit")
     k.add_argument("--no-run", action="store_true",
                    help="only place the recordings and name the effect; print the command that trains it")
@@ -160,7 +166,6 @@ def _process(args) -> int:
     from drywet.keras_file import LayoutError, model_file, read_sequence_weights
     from drywet.knobs import knob_values
     from drywet.meta import ModelMeta
-    from drywet.stream import SequenceWeights
 
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be at least 1 (got {args.batch_size})")
@@ -188,10 +193,11 @@ def _process(args) -> int:
         raise InputError(f"{args.input}: sample rate {sr} Hz differs from the model's {model_sr} Hz "
                          "(resample the file, or pass --resample)")
     progress = not args.no_progress and sys.stderr.isatty() and frames >= PROGRESS_MIN_SECONDS * sr
-    if sr == model_sr and meta.oversample == 1 and isinstance(model, SequenceWeights):
-        # a sequence model at its own rate streams the file block by block, like a plugin: the state
-        # (and the high-pass's) carried across blocks, one block in memory, 100x real time and more
-        _stream_file(model, meta, values, args, frames, sr, progress)
+    stream = _file_stream(model, meta, values) if sr == model_sr and meta.oversample == 1 else None
+    if stream is not None:
+        # a sequence model or WaveNet at its own rate streams the file block by block, like a plugin: the
+        # state (and the high-pass's) carried across blocks, one block in memory, 100x real time and more
+        _stream_file(stream, meta, args, frames, sr, progress)
         return 0
     from drywet.inference import predict
 
@@ -209,15 +215,32 @@ def _process(args) -> int:
     return 0
 
 
-def _stream_file(weights, meta, knobs: list[float], args, frames: int, sr: int, progress: bool) -> None:
-    """`process` for a sequence model at the file's rate: blocks read, high-passed and streamed with
+def _file_stream(model, meta, knobs: list[float]):
+    """A stream (`process(block)` carrying its state) for a sequence model's weights or a Keras model
+    of a kind that plays in plugins (its `playable` weights); None for a framed model."""
+    from drywet.stream import SequenceStream, SequenceWeights
+
+    if isinstance(model, SequenceWeights):
+        return SequenceStream(model, knobs)
+    from drywet.kinds import playable, plays_in_plugins
+
+    if not plays_in_plugins(meta.kind):
+        return None
+    weights = playable(model, meta)
+    if isinstance(weights, SequenceWeights):
+        return SequenceStream(weights, knobs)
+    from drywet.kinds.wavenet import settled_stream
+
+    return settled_stream(weights)
+
+
+def _stream_file(stream, meta, args, frames: int, sr: int, progress: bool) -> None:
+    """`process` for a model streamed at the file's rate: blocks read, high-passed and streamed with
     their state carried, and written as they come (the same output as the whole file at once)."""
     from drywet import show_progress
     from drywet.audio import read_wav_blocks, write_wav_blocks
     from drywet.highpass import HighpassStream
-    from drywet.stream import SequenceStream
 
-    stream = SequenceStream(weights, knobs)
     clean = HighpassStream(sr, meta.highpass_hz) if meta.highpass_hz else None
 
     def wet():
@@ -300,8 +323,10 @@ def _capture(args) -> int:
     gear = {"gear_type": args.gear_type, "gear_make": args.gear_make, "gear_model": args.gear_model,
             "tone_type": args.tone_type, "modeled_by": args.modeled_by, "input_level_dbu": args.input_level_dbu,
             "output_level_dbu": args.output_level_dbu}
-    return capture(args.name, args.dry, args.wet, channel=args.channel, epochs=args.epochs,
-                   structure=args.structure, gear=gear, check=not args.no_check, run=not args.no_run)
+    return capture(args.name, args.dry, args.wet, channel=args.channel, epochs=args.epochs, model=args.model,
+                   **({} if args.minutes is None else {"minutes": args.minutes}),
+                   **({} if args.trial_seconds is None else {"trial_seconds": args.trial_seconds}), gear=gear,
+                   check=not args.no_check, run=not args.no_run)
 
 
 def _listen_score(args) -> int:

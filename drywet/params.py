@@ -414,7 +414,7 @@ class AlignParams:
 
 # The model kinds, each a module drywet/kinds/<name>.py: the one list of them (drywet.kinds.KINDS
 # maps each name to its module; params.yaml's `model.kind` is checked against it here).
-KIND_NAMES = ("framed", "sequence")
+KIND_NAMES = ("framed", "sequence", "wavenet")
 
 
 @dataclass(frozen=True)
@@ -455,7 +455,9 @@ class TrainSequenceParams:
     gradients' global norm is clipped to it (null = not clipped). `kernel`: the LSTM kernel it trains
     with, `block` (TensorFlow's BlockLSTM, drywet.fused) or `cpu` (drywet.cpu_lstm's C kernel on both
     cores: about twice as fast on a 2-core CPU, the same math summed in another order, so a run
-    lands elsewhere; 16 or 32 units, audio-only input)."""
+    lands elsewhere; 16 or 32 units, audio-only input). `mrstft_weight` (>= 0; 0 = off) adds that many
+    times the multi-resolution STFT term (drywet.kinds.sequence.mrstft_term) over the `mrstft_fft`
+    resolutions (samples; powers of two, each at most the scored `segment - warmup` when on)."""
 
     epochs: int = spec(int, lo=1)
     batch_size: int = spec(int, lo=1)
@@ -472,11 +474,26 @@ class TrainSequenceParams:
     grad_clip: float | None = spec(float, lo=0.0, lo_open=True, nullable=True, default=None)
     checkpoints: tuple[int, ...] = spec(list, items=int, lo=1, default=[])
     kernel: str = spec(str, choices=("block", "cpu"), default="block")
+    mrstft_weight: float = spec(float, lo=0.0, default=0.0)
+    mrstft_fft: tuple[int, ...] = spec(list, items=int, lo=64, default=[256, 512, 1024])
 
     def check(self, section: str) -> None:
         if self.warmup >= self.segment:
             raise ConfigError(f"params.yaml: {section}.warmup ({self.warmup}) must be smaller than "
                               f"{section}.segment ({self.segment})")
+        odd = [n for n in self.mrstft_fft if n & (n - 1)]
+        if odd:
+            raise ConfigError(f"params.yaml: {section}.mrstft_fft must list powers of two >= 64 (FFT sizes in "
+                              f"samples), got {odd[0]}")
+        if self.mrstft_weight > 0:  # when off the sizes are unused: a short test segment may keep the defaults
+            scored = self.segment - self.warmup
+            if not self.mrstft_fft:
+                raise ConfigError(f"params.yaml: {section}.mrstft_fft must list at least one FFT size when "
+                                  f"{section}.mrstft_weight is above 0")
+            if max(self.mrstft_fft) > scored:
+                raise ConfigError(f"params.yaml: {section}.mrstft_fft size {max(self.mrstft_fft)} is longer than "
+                                  f"the scored part of a segment, {section}.segment - {section}.warmup = {scored} "
+                                  f"samples (lower it or raise {section}.segment)")
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,8 @@ class FitResult:
     epochs_run: int
     best_epoch: int | None  # None: the last epoch's weights (no validation-based choice)
     history: dict = field(default_factory=dict)
+    steps: int = 0  # training batches run (this run's)
+    step_seconds: float | None = None  # time-limited runs: seconds a batch after the first (graph built)
 
 
 def _duration(seconds: float) -> str:
@@ -197,14 +199,17 @@ def best_epoch_callback(patience: int | None, log=None):
 
 def fit(structure: Structure, kind: str, cfg, train_ds, val_ds, steps_per_epoch: int | None = None,
         skip: bool = False, live=None, checkpoint_dir: str | None = None, log_path: str | None = None,
-        verbose: int = 2, resume: Resume | None = None, progress: bool = False) -> FitResult:
+        verbose: int = 2, resume: Resume | None = None, progress: bool = False,
+        time_limit_s: float | None = None) -> FitResult:
     """Build, compile and fit a model of `kind` with its recipe `cfg` (the kind's TRAIN_PARAMS:
     TrainParams for framed, TrainSequenceParams for sequence). `steps_per_epoch` as the kind's
     `datasets` gives it. Kinds that keep the best epoch end with its weights.
 
     With `resume`, the training continues after the epoch its saved state reached (the datasets must
     start there: the kinds' `datasets(..., start_epoch=resume.start_epoch)`) and saves its state
-    after every epoch; `seconds` then counts the interrupted runs' time too."""
+    after every epoch; `seconds` then counts the interrupted runs' time too. With `time_limit_s`, the
+    training stops at the first batch that ends after that many seconds (then validates and ends the
+    epoch as usual): the capture's time-boxed architecture trials."""
     import keras
 
     from drywet import fused
@@ -224,7 +229,7 @@ def fit(structure: Structure, kind: str, cfg, train_ds, val_ds, steps_per_epoch:
             print(f"warning: train.kernel: cpu trains the LSTM on the CPU although TensorFlow sees {device_name()}; "
                   "set train.kernel: keras to train on the GPU", file=sys.stderr, flush=True)
     model = fused.fused_twin(plain, kernel) if kernel else plain
-    model.compile(**k.compile_args(cfg, steps_per_epoch))
+    model.compile(**k.compile_args(cfg, steps_per_epoch, structure))
     checkpoints = tuple(e for e in cfg.checkpoints if e <= cfg.epochs)
     keep_best = k.KEEP_BEST and val_ds is not None
     callbacks, best = _callbacks(live, checkpoint_dir, checkpoints, log_path, keep_best,
@@ -234,6 +239,23 @@ def fit(structure: Structure, kind: str, cfg, train_ds, val_ds, steps_per_epoch:
     if state is not None:
         resume.restore(model, best)
     t0 = time.perf_counter()
+
+    class TimeLimit(keras.callbacks.Callback):
+        """Counts training batches and stops after the batch that crosses the time limit (only with
+        one: a per-batch callback makes Keras wait for every batch)."""
+
+        count, first, last = 0, None, None
+
+        def on_train_batch_end(self, batch, logs=None):
+            TimeLimit.count += 1
+            TimeLimit.last = time.perf_counter()
+            if TimeLimit.first is None:
+                TimeLimit.first = TimeLimit.last
+            if TimeLimit.last - t0 > time_limit_s:
+                self.model.stop_training = True
+
+    if time_limit_s is not None:
+        callbacks.insert(0, TimeLimit())
     if resume is not None:
 
         class SaveState(keras.callbacks.Callback):
@@ -256,7 +278,11 @@ def fit(structure: Structure, kind: str, cfg, train_ds, val_ds, steps_per_epoch:
     seconds = seconds0 + time.perf_counter() - t0
     if model is not plain:
         fused.plain_weights_into(model, plain)
-    return FitResult(plain, seconds, epochs_run, best.best_epoch if best is not None else None, logs)
+    steps = TimeLimit.count if time_limit_s is not None else (epochs_run - start) * (steps_per_epoch or 0)
+    step_seconds = ((TimeLimit.last - TimeLimit.first) / (TimeLimit.count - 1)
+                    if time_limit_s is not None and TimeLimit.count > 1 else None)
+    return FitResult(plain, seconds, epochs_run, best.best_epoch if best is not None else None, logs, steps,
+                     step_seconds)
 
 
 # Resume: a killed training continues from its last completed epoch.

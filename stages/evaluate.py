@@ -20,9 +20,8 @@ from drywet.cost import measure_rtf, rtf_single_thread
 from drywet.errors import InputError
 from drywet.export import exportable_formats
 from drywet.inference import load_model
-from drywet.kinds import macs_per_sample
+from drywet.kinds import get_structure, macs_per_sample
 from drywet.meta import checkpoint_epoch
-from drywet.models import get_structure
 from drywet.params import EvaluateParams, load_section
 from stages.common import run, staged_dir, write_json
 
@@ -47,7 +46,7 @@ def main() -> None:
     dry, _ = audio.read_wav(pdir / "dry.wav")
     info = json.loads((pdir / "predict.json").read_text())
     model, meta = load_model(mdir)
-    structure = get_structure(meta.structure)
+    structure = get_structure(meta.structure, meta.kind)
     train_seconds = json.loads(Path(args.train_metrics).read_text()).get("train_seconds")
 
     result = {k: float(v) for k, v in metrics.compute_all(target, pred, sr, cutoff).items()}

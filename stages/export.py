@@ -23,6 +23,7 @@ from drywet.export.bundle import (
     plugin_rate,
 )
 from drywet.export.checks import save_json
+from drywet.kinds import plays_in_plugins
 from drywet.meta import ModelMeta
 from drywet.params import load_effects
 from stages.common import run, staged_dir, write_json
@@ -44,7 +45,7 @@ def main() -> None:
     scored = json.loads(Path(args.metrics).read_text())
     esr = float(scored["esr"])
     summary = {"effect": fx, "esr": esr, "formats": {}, "notes": []}
-    if meta.kind != "sequence":
+    if not plays_in_plugins(meta.kind):
         summary["skipped"] = framed_skips()
         with staged_dir(args.out) as tmp:
             write_json(tmp / "exports.json", summary)
@@ -52,11 +53,11 @@ def main() -> None:
         return
 
     from drywet.inference import load_model
-    from drywet.stream import SequenceWeights
+    from drywet.kinds import playable
 
     quiet_tensorflow()
     model, meta = load_model(args.model)
-    weights = SequenceWeights.from_keras(model, meta)
+    weights = playable(model, meta)
     align = json.loads(Path(args.align).read_text())
     exports, skipped = build_exports(weights, meta, fx, gear, esr, verdict(esr), _latency(align))
     takes = _takes(Path(args.split), meta)

@@ -19,8 +19,7 @@ import soundfile as sf
 from drywet import knobs
 from drywet.antialias import check_factor
 from drywet.errors import InputError
-from drywet.kinds import get_kind, merge_indexes
-from drywet.models import get_structure
+from drywet.kinds import get_kind, get_structure, merge_indexes
 from drywet.params import ModelParams, load_section
 from stages.common import run, staged_dir, warn, write_json
 
@@ -32,7 +31,7 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     m = load_section(ModelParams, effect=args.effect)
-    structure = get_structure(m.structure)
+    structure = get_structure(m.structure, m.kind)
     kind = get_kind(m.kind)
     cfg = load_section(kind.INDEX_PARAMS, effect=args.effect)
     split = Path(args.split)

@@ -18,9 +18,8 @@ import numpy as np
 
 from drywet import audio, knobs, quiet_tensorflow
 from drywet.antialias import check_factor, upsample
-from drywet.kinds import Audio, Index, get_kind
+from drywet.kinds import Audio, Index, get_kind, get_structure
 from drywet.meta import ModelMeta
-from drywet.models import get_structure
 from drywet.params import ModelParams, load_section
 from stages.common import run, staged_dir, warn
 
@@ -42,7 +41,7 @@ def main() -> None:
     ap.add_argument("--live", required=True, help="DVCLive folder for the training curves")
     args = ap.parse_args()
     m = load_section(ModelParams, effect=args.effect)
-    structure = get_structure(m.structure)
+    structure = get_structure(m.structure, m.kind)
     kind = get_kind(m.kind)
     cfg = load_section(kind.TRAIN_PARAMS, effect=args.effect)
 

@@ -270,7 +270,7 @@ def test_export_json_formats(models, tmp_path, capsys, fmt, model_name):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["export-nam", "framed"], "only sequence models export to .nam (train with model.kind: sequence)"),
+    (["export-nam", "framed"], "framed models play in no plugin; train with model.kind: sequence or wavenet"),
     (["export", "--format", "aidax", "framed"], "train with model.kind: sequence"),
     (["export", "--format", "proteus", "framed"], "train with model.kind: sequence"),
     (["export", "--format", "nam", "skip"], "train with model.skip: false"),

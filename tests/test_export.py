@@ -155,7 +155,7 @@ READERS = {"nam": read_nam, "aidax": read_aidax, "proteus": read_proteus, "neura
 
 @pytest.mark.parametrize("fmt,layers,inputs,skip", [
     ("nam", 1, 1, False), ("nam", 2, 1, False),
-    ("aidax", 1, 1, False), ("aidax", 1, 3, True), ("aidax", 2, 1, True), ("aidax", 2, 3, False),
+    ("aidax", 1, 1, False), ("aidax", 1, 3, True),
     ("proteus", 1, 1, True), ("proteus", 1, 3, True), ("neuralpi", 1, 2, True),
     ("proteus", 1, 1, False), ("neuralpi", 1, 2, False),
 ])
@@ -182,8 +182,8 @@ def test_aidax_fields(tmp_path):
     assert "in_skip" not in export_model(model(1, 16, 1, False), "aidax", 44100)
     assert format_notes("aidax", data) == []  # AIDA-X 1.1.0 plays knob models (PARAM1, PARAM2)
     assert format_notes("aidax", export_model(model(1, 16, 1, True), "aidax", 44100)) == []
-    assert any("one LSTM layer" in n for n in format_notes("aidax", export_model(model(2, 16, 1, True),
-                                                                                 "aidax", 44100)))
+    stacked = {**data, "layers": [data["layers"][0], *data["layers"]]}  # another source's 2-layer file
+    assert any("plays as silence" in n for n in format_notes("aidax", stacked))
 
 
 @pytest.mark.parametrize("fmt,width", [("proteus", 40), ("neuralpi", 20)])
@@ -215,7 +215,7 @@ def test_exports_are_byte_stable(tmp_path):
 @pytest.mark.parametrize("fmt", ["nam", "aidax", "proteus", "neuralpi"])
 def test_framed_model_is_refused(fmt):
     framed = build_model(get_structure("l1_u16_f32"), "framed", seed=0)
-    with pytest.raises(ConfigError, match="only sequence models export .*train with model.kind: sequence"):
+    with pytest.raises(ConfigError, match="framed models play in no plugin; train with model.kind: sequence"):
         export_model(framed, fmt, 8000)
 
 
@@ -504,7 +504,7 @@ def test_aidax_metadata_from_gear():
 
 
 @pytest.mark.parametrize("fmt,layers,inputs,skip", [("nam", 2, 1, False), ("aidax", 1, 3, True),
-                                                    ("aidax", 2, 1, False), ("proteus", 1, 2, True),
+                                                    ("aidax", 1, 1, False), ("proteus", 1, 2, True),
                                                     ("neuralpi", 1, 1, True)])
 def test_library_players_agree_with_these_readers(fmt, layers, inputs, skip):
     m = model(layers, 16, inputs, skip)
@@ -661,3 +661,55 @@ def test_pytorch_lstm_loads_the_proteus_state_dict(tmp_path, inputs):
     with torch.no_grad():
         y = net(torch.from_numpy(np.ascontiguousarray(x))[None]).numpy()[0, :, 0]
     assert np.max(np.abs(y - keras_run(m, x))) < TOL
+
+
+# ---- AIDA-X never gets a file of more than one layer (it would load it and play silence) -------------
+
+
+def test_a_two_layer_model_is_refused_for_aidax_by_the_library_the_command_and_the_stage(tmp_path, monkeypatch,
+                                                                                       capsys):
+    from dataclasses import replace
+
+    m = sequence_model(2, 16, 1, False, seed=6)
+    # the library function `python -m drywet export` calls, and the format's builder under it
+    for build in (lambda: export_model(m, "aidax", 8000), lambda: aidax.from_weights(SequenceWeights.from_keras(m),
+                                                                                        8000)):
+        with pytest.raises(ConfigError) as info:
+            build()
+        reason = str(info.value)
+        assert "\n" not in reason and "cannot export to AIDA-X" in reason and "plays silence" in reason
+        assert reason.endswith("this model has 2 (train with a 1-layer structure)")
+    # the export stage: no AIDA-X file, the reason in exports.json (the .nam, which loads, is written)
+    argv = _setup(tmp_path, monkeypatch, m, replace(_meta(m, "sequence", 16, False), layers=2,
+                                                    structure="l2_u16_f32"))
+    monkeypatch.setattr(sys, "argv", argv)
+    stage.main()
+    out = tmp_path / "exports" / FX
+    summary = json.loads((out / "exports.json").read_text())
+    assert sorted(p.name for p in out.iterdir()) == ["exports.json", f"{FX}.nam"]
+    assert "plays silence" in summary["skipped"]["aidax"] and "\n" not in summary["skipped"]["aidax"]
+    # the command: one line on standard error, exit status 2, no file
+    capsys.readouterr()
+    assert main(["export", "--format", "aidax", f"models/{FX}", "two.aidax.json"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: model ") and "plays silence" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "two.aidax.json").exists()
+
+
+def test_wider_models_than_proteus_and_neuralpi_are_refused_in_one_clear_sentence():
+    """A 48-unit model (l1_u48_f32) loads in NAM and, padded to 64, in AIDA-X; Proteus (40) and
+    NeuralPi (20) refuse it naming the widths that fit, with and without the skip path."""
+    from drywet.export.plugins import refusal
+    from drywet.export.proteus import NEURALPI_PLUGIN, PROTEUS_PLUGIN
+
+    for skip, fits in ((False, "at most 39 units, or 40 with model.skip: true"), (True, "at most 40 units")):
+        weights = SequenceWeights.from_keras(model(1, 48, 1, skip))
+        loads, skipped = plan(weights, 44100)
+        assert set(loads) == ({"aidax"} if skip else {"nam", "aidax"})
+        assert skipped["proteus"] == refusal(PROTEUS_PLUGIN, weights, 44100) == (
+            f"Proteus 1.2 is built for 40 units; this model has 48 (train with {fits})")
+        narrow = fits.replace("39", "19").replace("40", "20")
+        assert refusal(NEURALPI_PLUGIN, weights, 44100).endswith(f"(train with {narrow})")
+        with pytest.raises(ConfigError, match=r"cannot export to Proteus; train with at most (39|40) units"):
+            export_model(model(1, 48, 1, skip), "proteus", 44100)
+        assert export_model(model(1, 48, 1, skip), "aidax", 44100)["layers"][0]["shape"][-1] == 64

@@ -25,11 +25,12 @@ LAYERS = {
     "drywet.bench": 1, "drywet.highpass": 1,
     "drywet.metrics": 2, "drywet.capture": 2, "drywet.check": 2,
     "drywet.cpu_lstm": 3, "drywet.fused": 3, "drywet.stream": 3, "drywet.stream_numba": 3,
+    "drywet.wavenet": 3,  # NAM's WaveNet without Keras: config, weights in .nam order, streaming loop
     "drywet.models": 4, "drywet.kinds": 4,
     "drywet.inference": 5, "drywet.cost": 5, "drywet.keras_file": 5,
     "drywet.train": 6,
     "drywet.export": 7, "drywet.report": 7, "drywet.listen": 7, "drywet.plots": 7, "drywet.tables": 7,
-    "drywet.study": 7, "drywet.workflow": 7, "drywet.cli": 7, "drywet.__main__": 7,
+    "drywet.study": 7, "drywet.workflow": 7, "drywet.trials": 7, "drywet.cli": 7, "drywet.__main__": 7,
 }
 ABOVE_THE_LIBRARY = ("stages", "benchmarks", "tests")  # layer 8 and the tests: the library never imports them
 

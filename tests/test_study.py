@@ -8,8 +8,7 @@ import pytest
 
 from drywet import study
 from drywet.errors import ConfigError, DrywetError
-from drywet.models import STRUCTURES
-from drywet.study.grid import training_cost
+from drywet.study.grid import SEED_STRUCTURES, training_cost
 
 
 def fake_row(name: str, structure: str, count: int, epochs: int, esr: dict[str, float], kind="framed") -> dict:
@@ -43,10 +42,22 @@ def test_grid_covers_every_combination() -> None:
     assert {p["model.kind"] for p in kinds} == {"framed", "sequence"}
 
 
+def test_study_keeps_the_seed_structures_and_architectures_grid_takes_every_kind() -> None:
+    """The seed's grid never grows with the capture's bigger models; the architectures preset names a
+    WaveNet like any kind (no branch on its name), with the sequence recipe and no skip path."""
+    assert {p["model.structure"] for p in study.grid(study.PRESETS["study"])} == set(SEED_STRUCTURES)
+    arch = study.grid(study.PRESETS["architectures"])
+    assert {(p["model.kind"], p["model.structure"]) for p in arch} >= {("wavenet", "standard"),
+                                                                      ("sequence", "l1_u64_f32")}
+    assert all(p["model.skip"] == "false" and "frame.count" not in p for p in arch)
+    names = [study.experiment_name("architectures", p) for p in arch]
+    assert len(set(names)) == len(names) and "architectures-standard-wav-noskip-e8" in names
+
+
 def test_findings_preset_is_the_seed_epochs_and_sizes_cheapest_first() -> None:
     points = study.grid(study.PRESETS["findings"])
     epochs200 = {p["model.structure"] for p in points if p["train.epochs"] == "200" and p["frame.count"] == "40000"}
-    assert epochs200 == set(STRUCTURES)
+    assert epochs200 == set(SEED_STRUCTURES)
     sizes = {p["frame.count"] for p in points if p["model.structure"] == "l1_u16_f32" and p["train.epochs"] == "50"}
     assert sizes == {"10000", "100000", "500000"}
     assert len(points) == 8

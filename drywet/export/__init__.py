@@ -1,6 +1,6 @@
-"""Export a sequence model to a plugin's model file: one module per format.
+"""Export a sequence model or a WaveNet to a plugin's model file: one module per format.
 
-    nam      Neural Amp Modeler `.nam` (architecture LSTM): audio only, no skip connection
+    nam      Neural Amp Modeler `.nam` (architectures LSTM and WaveNet): audio only, no skip connection
     aidax    RTNeural / AIDA-X JSON: optional skip (`in_skip`) and knob inputs; padded to AIDA-X's widths
     proteus  GuitarML Proteus JSON: one LSTM layer with the skip connection, padded to 40 units
     neuralpi the same layout for NeuralPi, padded to 20 units
@@ -19,11 +19,10 @@ from __future__ import annotations
 
 from drywet.errors import ConfigError
 from drywet.export import aidax, nam, proteus
-from drywet.export.checks import model_rate, save_json, sequence_weights
-from drywet.export.format import Format, Provenance, registry
+from drywet.export.checks import model_rate, playable_weights, save_json
+from drywet.export.format import Format, Provenance, architecture, registry
 from drywet.export.nam import NAM_VERSION, NamLSTM, load_nam, save_nam, to_nam
 from drywet.export.plugins import refusal
-from drywet.stream import SequenceWeights
 
 # the format registry: one line per format, in the order files are planned and written
 FORMATS = registry(nam.FORMAT, aidax.FORMAT, proteus.FORMAT, proteus.NEURALPI)
@@ -42,14 +41,26 @@ def get_format(fmt: str) -> Format:
 def export_model(model, fmt: str, sample_rate: int, metadata: dict | None = None, meta=None) -> dict:
     """The model as the `fmt` format's dict (see FORMATS), run at `sample_rate` Hz."""
     form = get_format(fmt)
-    return form.build(sequence_weights(model, form.label, meta), sample_rate, metadata)
+    weights = playable_weights(model, form.label, meta)
+    if architecture(weights) not in form.architectures:
+        raise ConfigError(f"model '{model.name}': {_wrong_architecture(form, weights)}")
+    return form.build(weights, sample_rate, metadata)
 
 
-def plan(weights: SequenceWeights, rate: int) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """Which formats released plugins load for this model run at `rate` Hz: (format -> the plugins
-    that load its file, format -> the one-line reason none does)."""
+def _wrong_architecture(form: Format, weights) -> str:
+    holders = [f.label for f in FORMATS.values() if architecture(weights) in f.architectures]
+    return (f"{form.label} files hold {' and '.join(form.architectures)} models; this {architecture(weights)} "
+            f"exports to {', '.join(holders)}")
+
+
+def plan(weights, rate: int) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Which formats released plugins load for this model (SequenceWeights or WaveNetWeights) run at
+    `rate` Hz: (format -> the plugins that load its file, format -> the one-line reason none does)."""
     loads, skipped = {}, {}
     for fmt, form in FORMATS.items():
+        if architecture(weights) not in form.architectures:
+            skipped[fmt] = _wrong_architecture(form, weights)
+            continue
         plugins = form.plugins
         reasons = [refusal(plugin, weights, rate) for plugin in plugins]
         names = [plugin.name for plugin, reason in zip(plugins, reasons, strict=True) if reason is None]
@@ -68,7 +79,7 @@ def format_notes(fmt: str, data: dict) -> list[str]:
 def exportable_formats(model, meta) -> list[str]:
     """The formats whose files a released plugin loads for `model` (none for framed models)."""
     try:
-        weights = SequenceWeights.from_keras(model, meta)
+        weights = playable_weights(model, "a plugin", meta)
     except ConfigError:
         return []
     return list(plan(weights, model_rate(meta))[0])

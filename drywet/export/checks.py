@@ -14,14 +14,21 @@ from drywet.stream import SequenceWeights
 
 
 def sequence_weights(model, label: str, meta=None) -> SequenceWeights:
-    """The model's weights for export to `label` (e.g. ".nam"); framed models are refused."""
-    import keras
+    """The model's LSTM weights for export to `label` (e.g. "AIDA-X"), a format that holds LSTMs only;
+    framed models and WaveNets are refused (one line)."""
+    weights = playable_weights(model, label, meta)
+    if not isinstance(weights, SequenceWeights):
+        raise ConfigError(f"model '{model.name}' is a WaveNet; {label} files hold LSTMs only (a WaveNet "
+                          "exports to .nam, for Neural Amp Modeler)")
+    return weights
 
-    lstms = [layer for layer in model.layers if isinstance(layer, keras.layers.LSTM)]
-    if lstms and not lstms[-1].return_sequences:
-        raise ConfigError(f"model '{model.name}' is a framed model; only sequence models export to {label} "
-                          "(train with model.kind: sequence)")
-    return SequenceWeights.from_keras(model, meta)
+
+def playable_weights(model, label: str, meta=None):
+    """The weights a plugin file holds for `model` (its kind's: SequenceWeights or WaveNetWeights);
+    framed models are refused."""
+    from drywet.kinds import playable
+
+    return playable(model, meta, label)
 
 
 def compact(values: np.ndarray) -> list[float]:

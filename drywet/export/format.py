@@ -57,7 +57,8 @@ class Format:
     one; `plan` asks each whether it plays the model); reader(data): the file played from its contents
     alone (`drywet.export.players`, no code shared with `build`); metadata(Provenance): the metadata
     the export stage passes to `build`; finish(data): what the export stage and the command add to a
-    built file (the .nam levels); notes(data): why a written file would not load in its released plugin.
+    built file (the .nam levels); notes(data): why a written file would not load in its released plugin;
+    architectures: the model architectures (`architecture(weights)`) its files can hold.
     """
 
     name: str
@@ -69,10 +70,16 @@ class Format:
     metadata: Callable[[Provenance], dict] = basic_metadata
     finish: Callable[[dict], dict] = unchanged
     notes: Callable[[dict], list[str]] = no_notes
+    architectures: tuple[str, ...] = ("LSTM",)  # the model architectures its files hold (`architecture`)
 
     def __post_init__(self) -> None:
         if not self.plugins:
             raise ValueError(f"format '{self.name}' names no plugin that loads its files")
+
+
+def architecture(weights) -> str:
+    """"LSTM" for SequenceWeights, "WaveNet" for drywet.wavenet's WaveNetWeights: what a file holds."""
+    return "LSTM" if isinstance(weights, SequenceWeights) else "WaveNet"
 
 
 def registry(*formats: Format) -> dict[str, Format]:

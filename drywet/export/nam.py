@@ -1,4 +1,11 @@
-"""Neural Amp Modeler's `.nam` format (architecture `LSTM`), and a NumPy player for such files.
+"""Neural Amp Modeler's `.nam` format (architectures `LSTM` and `WaveNet`), and a NumPy player for
+LSTM files (`drywet.export.players.read_nam` plays both).
+
+A WaveNet file's `config` is NAM's classic layout (`layers`: the layer arrays, `head`: null,
+`head_scale`) and its `weights` NeuralAmpModelerCore's `set_weights_` order (`drywet.wavenet.weights`).
+NAM/wavenet/model.cpp (v0.5.4) lines 525-530: per array rechannel, layers, head rechannel; 623-632:
+the arrays, then head_scale last; NAM/conv1d.cpp set_weights_: conv W (out, in, k) row-major, then
+bias; NAM/get_dsp.cpp builds it from the architecture name "WaveNet".
 
 A `.nam` file is JSON: `version`, `architecture` ("LSTM"), `config` (input_size, hidden_size,
 num_layers), a flat `weights` list, `sample_rate` (Hz) and `metadata`. The weights follow NAM's own
@@ -42,13 +49,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from drywet.errors import ConfigError, InputError
-from drywet.export.checks import compact, save_json, sequence_weights
+from drywet.export.checks import compact, playable_weights, save_json
 from drywet.export.format import Format, Provenance
 from drywet.export.loudness import loudness_and_gain
 from drywet.export.pad import pad_units
 from drywet.export.players import read_nam
 from drywet.export.plugins import Plugin
 from drywet.stream import SequenceWeights
+from drywet.wavenet.weights import WaveNetWeights
 
 if TYPE_CHECKING:
     from drywet.params import GearParams
@@ -62,17 +70,21 @@ NAM_PLUGIN = Plugin("Neural Amp Modeler", None, None, (1,), False, prewarm_s=0.5
 
 
 def to_nam(model, sample_rate: int, metadata: dict | None = None, meta=None) -> dict:
-    """The `.nam` dict of a sequence model (stacked Keras LSTMs + Dense(1)), run at `sample_rate` Hz.
+    """The `.nam` dict of a sequence model (stacked Keras LSTMs + Dense(1)) or a WaveNet, run at
+    `sample_rate` Hz.
 
-    Framed models and models with a skip connection or knob inputs are refused (ConfigError); a
+    Framed models and LSTMs with a skip connection or knob inputs are refused (ConfigError); a
     stack of unequal widths is padded to the widest. `metadata` is merged over the defaults
     (modeled_by "drywet", gear_type "pedal"); the initial hidden and cell states are zeros, as in Keras.
     """
-    return from_weights(sequence_weights(model, ".nam", meta), sample_rate, metadata)
+    return from_weights(playable_weights(model, ".nam", meta), sample_rate, metadata)
 
 
-def from_weights(weights: SequenceWeights, sample_rate: int, metadata: dict | None = None) -> dict:
+def from_weights(weights: SequenceWeights | WaveNetWeights, sample_rate: int, metadata: dict | None = None) -> dict:
     """`to_nam` for weights already read from the model."""
+    if isinstance(weights, WaveNetWeights):
+        return _file("WaveNet", wavenet_config(weights.config), weights.to_flat(), sample_rate,
+                     _info("drywet wavenet", metadata))
     name = weights.name
     wants = []
     if weights.skip:
@@ -92,21 +104,38 @@ def from_weights(weights: SequenceWeights, sample_rate: int, metadata: dict | No
                   np.zeros(units, np.float32), np.zeros(units, np.float32)]
     parts += [weights.head_w, np.float32([weights.head_b])]
     flat = np.concatenate([np.asarray(p, np.float32).ravel() for p in parts])
+    return _file("LSTM", {"input_size": 1, "hidden_size": int(units), "num_layers": len(weights.layers)}, flat,
+                 sample_rate, _info(name, metadata))
 
+
+def wavenet_config(config) -> dict:
+    """A WaveNet's `config` as both generations of NAM read it: the classic keys (`head_size`,
+    `head_bias`, `gated`: NeuralAmpModelerCore's legacy path, older plugins) and each array's `head`
+    object (`out_channels`, `kernel_size` 1, `bias`), which NAM's trainer writes since its 0.7 files,
+    which its Python loader requires, and which the core prefers (NAM/wavenet/model.cpp:882-904)."""
+    if any(array.gated for array in config.arrays):
+        raise ConfigError("gated WaveNets are not exported: NAM's Python loader reads gating from a newer "
+                          "key than the core's `gated`")
+    out = config.to_nam()
+    for layer in out["layers"]:
+        layer["head"] = {"out_channels": layer["head_size"], "kernel_size": 1, "bias": layer["head_bias"]}
+    return out
+
+
+def _info(name: str, metadata: dict | None) -> dict:
+    """The metadata: `metadata` over the defaults (the name, modeled_by "drywet", a pedal), checked."""
     info = {"name": name, "modeled_by": "drywet", "gear_type": "pedal", "tone_type": None}
     info.update(metadata or {})
     if info.get("gear_type") not in (*GEAR_TYPES, None):
         raise ConfigError(f"gear_type '{info['gear_type']}'; valid: {', '.join(GEAR_TYPES)}")
     if info.get("tone_type") not in (*TONE_TYPES, None):
         raise ConfigError(f"tone_type '{info['tone_type']}'; valid: {', '.join(TONE_TYPES)}")
-    return {
-        "version": NAM_VERSION,
-        "architecture": "LSTM",
-        "config": {"input_size": 1, "hidden_size": int(units), "num_layers": len(weights.layers)},
-        "weights": compact(flat),
-        "sample_rate": int(sample_rate),
-        "metadata": info,
-    }
+    return info
+
+
+def _file(architecture: str, config: dict, flat: np.ndarray, sample_rate: int, info: dict) -> dict:
+    return {"version": NAM_VERSION, "architecture": architecture, "config": config, "weights": compact(flat),
+            "sample_rate": int(sample_rate), "metadata": info}
 
 
 def gear_metadata(gear: GearParams | None, name: str, test_esr: float | None = None,
@@ -245,4 +274,4 @@ class NamLSTM:
 
 
 FORMAT = Format(name="nam", suffix=".nam", label=".nam", build=from_weights, plugins=(NAM_PLUGIN,), reader=read_nam,
-                metadata=stage_metadata, finish=with_levels)
+                metadata=stage_metadata, finish=with_levels, architectures=("LSTM", "WaveNet"))

@@ -12,6 +12,11 @@ in PyTorch's row layout (gate rows i, f, g, o), a bias, an initial state and a l
 them in float64 with the exact logistic and tanh. Like the plugins it starts from the file's state
 after running zeros through the model for the plugin's prewarm (NAM 0.5 s, AIDA-X 2048 samples,
 Proteus none), and Proteus / NeuralPi add the dry input to the output whatever the file says.
+
+A `.nam` WaveNet is read back into drywet.wavenet's arrays (its config and flat-order readers, not
+the Keras-to-file writer in drywet.kinds.wavenet) and streamed by drywet.wavenet's compiled loop in
+float32: a float64 forward pass over a test part takes minutes. The float64 reference forward
+(`drywet.wavenet.weights.reference`) and NAM's own loader check that loop and that reader in the tests.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from drywet.errors import InputError
+from drywet.errors import ConfigError, InputError
 
 try:
     import numba
@@ -128,12 +133,73 @@ def _array(value, shape: tuple[int, ...], what: str) -> np.ndarray:
     return a
 
 
-def read_nam(data: dict) -> Player:
+class WaveNetPlayer:
+    """A `.nam` WaveNet as NAM plays it: its config and flat weights read back (`WaveNetConfig.from_nam`,
+    `WaveNetWeights.from_flat`) and streamed by drywet.wavenet's loop, from long silence: NAM's
+    prewarm (0.5 s) outlasts the receptive field, so every reset runs that many zeros through it."""
+
+    inputs = 1
+    skip = False
+
+    def __init__(self, data: dict, rate: int, prewarm: int):
+        from drywet.wavenet.arch import WaveNetConfig
+        from drywet.wavenet.stream import WaveNetStream
+        from drywet.wavenet.weights import WaveNetWeights
+
+        try:
+            weights = WaveNetWeights.from_flat(WaveNetConfig.from_nam(_classic(data["config"])), data["weights"])
+        except ConfigError as exc:
+            raise InputError(f".nam WaveNet unusable: {exc}") from None
+        self.rate, self.prewarm = rate, prewarm
+        self._settle = weights.config.receptive_field - 1
+        self._stream = WaveNetStream(weights)
+        self.reset()
+
+    def reset(self, prewarm: bool = True) -> None:
+        """Back to long silence (the plugin's prewarm, or the receptive field's zeros when that is
+        longer: the state is the same once it is past)."""
+        self._stream.reset()
+        self.process(np.zeros(max(self._settle, self.prewarm if prewarm else 0)))
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        """Output (float64, n) for (n,) or (n, 1) audio, continuing from the current state."""
+        x = np.asarray(x, np.float64)
+        if x.ndim == 2:
+            if x.shape[1] != 1:
+                raise InputError(f"the file takes 1 input channel; got {x.shape[1]}")
+            x = x[:, 0]
+        return self._stream.process(x.astype(np.float32)).astype(np.float64)
+
+
+def _classic(config: dict) -> dict:
+    """A WaveNet config with each array's `head` object (NAM's newer files) as the classic `head_size`
+    and `head_bias`; a head wider than one tap is refused."""
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        return config
+    layers = []
+    for layer in config["layers"]:
+        if isinstance(layer, dict) and isinstance(layer.get("head"), dict):
+            head = layer["head"]
+            if head.get("kernel_size", 1) != 1:
+                raise InputError(f".nam WaveNet head kernel_size {head.get('kernel_size')}; only 1 is supported")
+            layer = {k: v for k, v in layer.items() if k != "head"}
+            layer.setdefault("head_size", head.get("out_channels"))
+            layer.setdefault("head_bias", head.get("bias"))
+            layer.setdefault("gated", False)
+        layers.append(layer)
+    return {**config, "layers": layers}
+
+
+def read_nam(data: dict) -> Player | WaveNetPlayer:
     """A `.nam` LSTM: config {input_size, hidden_size, num_layers}; flat weights, per layer W
-    (4H, in + H) row-major, b (4H), h0 (H), c0 (H); then head weights (H) and bias."""
+    (4H, in + H) row-major, b (4H), h0 (H), c0 (H); then head weights (H) and bias. A `.nam` WaveNet:
+    `WaveNetPlayer`."""
     try:
+        if data["architecture"] == "WaveNet":
+            rate = int(data.get("sample_rate", 48000))
+            return WaveNetPlayer(data, rate, int(NAM_PREWARM_S * rate))
         if data["architecture"] != "LSTM":
-            raise InputError(f".nam architecture {data['architecture']!r} is not LSTM")
+            raise InputError(f".nam architecture {data['architecture']!r} is not LSTM or WaveNet")
         cfg = data["config"]
         n_in, hidden, n_layers = int(cfg["input_size"]), int(cfg["hidden_size"]), int(cfg["num_layers"])
         flat = np.asarray(data["weights"], np.float64)

@@ -24,7 +24,8 @@ class Plugin:
     adds the dry input, False when the format has no skip path, None when the file says; rate: the
     one rate it runs every model at (None: the file's rate or the host's, see `host_rate`);
     prewarm_s / prewarm_samples: zeros run through a model when it is loaded; controls: what to set
-    in the plugin for a model of 1, 2, 3 ... inputs (one line each, "" for nothing).
+    in the plugin for a model of 1, 2, 3 ... inputs (one line each, "" for nothing); more_layers: what
+    the build does with a file of more layers than it loads, when that is worse than an error.
     """
 
     name: str
@@ -37,6 +38,7 @@ class Plugin:
     prewarm_s: float = 0.0
     prewarm_samples: int = 0
     controls: tuple[str, ...] = ()
+    more_layers: str = ""
 
     def width_for(self, units: int) -> int | None:
         """The compiled width a model of `units` pads to (the smallest that holds it), or None."""
@@ -52,21 +54,29 @@ class Plugin:
 
 def refusal(plugin: Plugin, weights: SequenceWeights, rate: int) -> str | None:
     """Why `plugin` cannot play this model run at `rate` Hz (one line naming what to train with),
-    or None when it can (after zero-padding to its width)."""
+    or None when it can (after zero-padding to its width). A WaveNet (not SequenceWeights) reaches
+    only plugins whose format holds it (`Format.architectures`: NAM), which load any."""
+    if not isinstance(weights, SequenceWeights):
+        return None
     name = plugin.name
     layers = len(weights.layers)
     widest = max(layer.units for layer in weights.layers)
-    if plugin.skip is True and not weights.skip and layers == 1 and plugin.width_for(widest + 1) is None:
+    cancels = plugin.skip is True and not weights.skip  # one unit must take away the dry input it adds
+    if cancels and layers == 1 and plugin.width_for(widest) is not None and plugin.width_for(widest + 1) is None:
         return (f"{name} adds the dry input to every model's output, and a model without the skip path needs "
                 f"one of its {max(plugin.widths)} units to cancel it; train with at most {max(plugin.widths) - 1} "
                 "units or model.skip: true")
     if plugin.skip is False and weights.skip:
         return f"{name} LSTMs have no path from input to output; train with model.skip: false"
     if plugin.layers is not None and layers != plugin.layers:
-        return f"{name} loads {plugin.layers} LSTM layer; this model has {layers} (train with a 1-layer structure)"
+        more = f" ({plugin.more_layers})" if plugin.more_layers else ""
+        return (f"{name} loads {plugin.layers} LSTM layer{more}; this model has {layers} "
+                "(train with a 1-layer structure)")
     if plugin.width_for(widest) is None:
+        most = max(plugin.widths)
+        fits = f"{most - 1} units, or {most} with model.skip: true" if cancels else f"{most} units"
         return (f"{name} is built for {', '.join(map(str, plugin.widths))} units; this model has {widest} "
-                f"(train with at most {max(plugin.widths)})")
+                f"(train with at most {fits})")
     if weights.inputs not in plugin.inputs:
         knobs = weights.inputs - 1
         if max(plugin.inputs) == 1:
@@ -77,6 +87,8 @@ def refusal(plugin: Plugin, weights: SequenceWeights, rate: int) -> str | None:
 
 def notes(plugin: Plugin, weights: SequenceWeights, rate: int) -> list[str]:
     """What to set in `plugin` for it to play this (loadable) model as trained."""
+    if not isinstance(weights, SequenceWeights):
+        return []
     found = []
     units = max(layer.units for layer in weights.layers)
     cancels = plugin.skip is True and not weights.skip

@@ -7,7 +7,7 @@ Each kind module (`framed`, `sequence`) provides the same small interface:
     lstm_steps(structure) -> int                   LSTM steps run per output sample (cost)
     make_index(n_train, n_val, structure, cfg)     training / validation examples as start indices
     datasets(audio, index, cfg, start_epoch=0)     tf.data pipelines and the steps per epoch (from an epoch on)
-    compile_args(cfg, steps_per_epoch) -> dict     optimizer, loss and metrics for `compile`
+    compile_args(cfg, steps_per_epoch, structure)  optimizer, loss and metrics for `compile`
     KEEP_BEST                                      keep the best validation epoch's weights (else the last)
     training_kernel(cfg) -> str | None             the LSTM kernel drywet.train's `fit` trains with: "block"
                                                    (drywet.fused), "cpu" (drywet.cpu_lstm), None
@@ -26,13 +26,16 @@ from types import ModuleType
 
 from drywet.errors import ConfigError
 from drywet.kinds.common import Audio, Index, merge_indexes
-from drywet.models import Structure
+from drywet.models import STRUCTURES, Structure
 from drywet.params import KIND_NAMES
 
 # The registry: kind name -> its module (drywet/kinds/<name>.py).
 KINDS: dict[str, ModuleType] = {name: importlib.import_module(f"drywet.kinds.{name}") for name in KIND_NAMES}
 
-__all__ = ["KINDS", "Audio", "Index", "build_model", "check_kind", "get_kind", "macs_per_sample", "merge_indexes"]
+__all__ = ["FRAMED_REASON", "KINDS", "Audio", "Index", "build_model", "check_kind", "get_kind", "get_structure",
+           "kind_of", "macs_per_sample", "merge_indexes", "playable", "plays_in_plugins", "structures"]
+
+FRAMED_REASON = "framed models play in no plugin; train with model.kind: sequence or wavenet"
 
 
 def check_kind(kind: str) -> str:
@@ -45,6 +48,48 @@ def check_kind(kind: str) -> str:
 def get_kind(kind: str) -> ModuleType:
     """The module implementing `kind` (ConfigError listing the valid kinds when unknown)."""
     return KINDS[check_kind(kind)]
+
+
+def structures(kind: str) -> dict[str, Structure]:
+    """The named structures a kind builds (the LSTM stacks of drywet.models unless the kind has its own)."""
+    return getattr(get_kind(kind), "STRUCTURES", STRUCTURES)
+
+
+def get_structure(name: str, kind: str) -> Structure:
+    """A structure of `kind` by name; unknown names are a ConfigError listing the kind's valid ones."""
+    known = structures(kind)
+    if name not in known:
+        raise ConfigError(f"unknown model.structure '{name}' for model.kind {kind}; valid structures: "
+                          f"{', '.join(known)}")
+    return known[name]
+
+
+def kind_of(model, meta=None) -> str:
+    """The kind of a Keras model: its metadata's, else the suffix `build_model` gave its name, else
+    (a model saved elsewhere) framed when its last LSTM returns only its final state."""
+    if meta is not None:
+        return meta.kind
+    suffix = str(getattr(model, "name", "")).rpartition("_")[2]
+    if suffix in KINDS:
+        return suffix
+    import keras
+
+    lstms = [layer for layer in model.layers if isinstance(layer, keras.layers.LSTM)]
+    return "framed" if lstms and not lstms[-1].return_sequences else "sequence"
+
+
+def plays_in_plugins(kind: str) -> bool:
+    """Whether models of `kind` have plugin files (the kind has `playable`)."""
+    return hasattr(get_kind(kind), "playable")
+
+
+def playable(model, meta=None, label: str = "a plugin"):
+    """The weights a plugin file of `label` holds for this model (its kind's `playable`); ConfigError
+    (one line) for a kind that plays in no plugin."""
+    kind = get_kind(kind_of(model, meta))
+    if not plays_in_plugins(kind_of(model, meta)):
+        raise ConfigError(f"model '{model.name}': {FRAMED_REASON} (to export to {label})")
+    return kind.playable(model, meta)
 
 
 def build_model(structure: Structure, kind: str = "framed", seed: int = 0, skip: bool = False):
@@ -60,9 +105,13 @@ def build_model(structure: Structure, kind: str = "framed", seed: int = 0, skip:
 
 
 def macs_per_sample(structure: Structure, kind: str) -> int:
-    """Multiply-adds per output sample: the framed kind reruns the LSTM over a whole frame."""
+    """Multiply-adds per output sample: the framed kind reruns the LSTM over a whole frame; a kind
+    with its own `macs` (the WaveNet) says."""
+    k = get_kind(kind)
+    if hasattr(k, "macs"):
+        return int(k.macs(structure))
     per_step, n_in = 0, 1
     for _ in range(structure.layers):
         per_step += 4 * structure.units * (n_in + structure.units)
         n_in = structure.units
-    return per_step * get_kind(kind).lstm_steps(structure) + structure.units
+    return per_step * k.lstm_steps(structure) + structure.units

@@ -80,7 +80,7 @@ def datasets(audio: Audio, index: Index, cfg: TrainParams, start_epoch: int = 0)
     return train_ds, val_ds, None
 
 
-def compile_args(cfg: TrainParams, steps_per_epoch: int | None = None) -> dict:
+def compile_args(cfg: TrainParams, steps_per_epoch: int | None = None, structure: Structure | None = None) -> dict:
     """Adam at a constant rate, the `train.loss` Keras loss, ESR as the metric; with the CPU kernel,
     32 batches per graph call (the same batches in the same order: only the loop's overhead changes)."""
     import keras

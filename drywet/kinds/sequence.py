@@ -129,7 +129,38 @@ def preemphasis_stages(name: str, coeff: float = 0.85) -> tuple[tuple[float, flo
     raise ConfigError(f"unknown pre-emphasis '{name}'; valid: none, first_order, aweight")
 
 
-def sequence_loss(warmup: int, loss: str = "mse", preemph: str = "none", coeff: float = 0.85):
+MRSTFT_EPS = 1e-7  # magnitude floor: the log term's eps and the convergence's denominator guard
+
+
+def mrstft_term(target, pred, ffts: tuple[int, ...]):
+    """Multi-resolution STFT distance of `pred` from `target`, both (batch, time) float tensors.
+
+    For each FFT size n in `ffts` (samples; Hann window of n, hop n / 4, frames that fit, no
+    padding): the spectral convergence ||(|S_t| - |S_p|)||_F / ||S_t||_F over the whole batch plus the
+    mean |log(|S_t| + eps) - log(|S_p| + eps)| (eps = MRSTFT_EPS), averaged over the sizes. Yamamoto,
+    Song & Kim, "Parallel WaveGAN", ICASSP 2020; Steinmetz & Reiss, "auraloss", DMRN+15 2020.
+    Exactly 0 for identical signals, with a zero (not NaN) gradient there.
+    """
+    import tensorflow as tf
+
+    total = 0.0
+    for n in ffts:
+        def mag(x, n=n):
+            return tf.abs(tf.signal.stft(x, frame_length=n, frame_step=n // 4, fft_length=n,
+                                         window_fn=tf.signal.hann_window))
+
+        st, sp = mag(target), mag(pred)
+        err2 = tf.reduce_sum(tf.square(st - sp))
+        # sqrt's gradient at 0 is infinite: take it only where the error is not 0
+        err = tf.where(err2 > 0, tf.sqrt(tf.where(err2 > 0, err2, 1.0)), 0.0)
+        convergence = err / (tf.sqrt(tf.reduce_sum(tf.square(st))) + MRSTFT_EPS)
+        log_mag = tf.reduce_mean(tf.abs(tf.math.log(st + MRSTFT_EPS) - tf.math.log(sp + MRSTFT_EPS)))
+        total += convergence + log_mag
+    return total / len(ffts)
+
+
+def sequence_loss(warmup: int, loss: str = "mse", preemph: str = "none", coeff: float = 0.85,
+                  mrstft_weight: float = 0.0, mrstft_fft: tuple[int, ...] = (512, 1024, 2048)):
     """Keras loss over each segment's scored samples (index >= `warmup`) after the pre-emphasis.
 
     mse: mean squared error. esr: error-to-signal ratio, sum (t - p)^2 / sum t^2 over the batch
@@ -137,19 +168,20 @@ def sequence_loss(warmup: int, loss: str = "mse", preemph: str = "none", coeff: 
     (ICASSP 2020), mean over segments of (mean over time of t - p)^2 divided by the mean of t^2,
     taken on the signals without pre-emphasis. The filter runs over the scored samples only (the
     warm-up's output is not trusted), so its first outputs, which lack a history, are left out.
+    `mrstft_weight` > 0 adds that many times `mrstft_term` over the `mrstft_fft` sizes (samples, each
+    at most segment - warmup), on the scored samples without pre-emphasis; 0 builds no STFT.
     """
     import tensorflow as tf
 
     stages = preemphasis_stages(preemph, coeff)
+    ffts = tuple(int(n) for n in mrstft_fft) if mrstft_weight > 0 else ()
 
     def emphasise(x):
         for b0, b1 in stages:
             x = b0 * x[:, 1:, :] + b1 * x[:, :-1, :]
         return x
 
-    def fn(y_true, y_pred):
-        t0 = tf.cast(y_true, y_pred.dtype)[:, warmup:, :]
-        p0 = y_pred[:, warmup:, :]
+    def base(t0, p0):
         t, p = emphasise(t0), emphasise(p0)
         sq_err = tf.reduce_mean(tf.square(t - p))
         if loss == "mse":
@@ -160,7 +192,18 @@ def sequence_loss(warmup: int, loss: str = "mse", preemph: str = "none", coeff: 
             value += dc / (tf.reduce_mean(tf.square(t0)) + DC_EPS)
         return value
 
+    def fn(y_true, y_pred):
+        t0 = tf.cast(y_true, y_pred.dtype)[:, warmup:, :]
+        p0 = y_pred[:, warmup:, :]
+        value = base(t0, p0)
+        if ffts:
+            term = mrstft_term(tf.cast(t0[..., 0], tf.float32), tf.cast(p0[..., 0], tf.float32), ffts)
+            value += tf.cast(mrstft_weight * term, value.dtype)
+        return value
+
     fn.__name__ = f"seq_{loss}" if preemph == "none" else f"seq_{loss}_{preemph}"
+    if ffts:
+        fn.__name__ += "_mrstft"
     return fn
 
 
@@ -173,14 +216,24 @@ def learning_rate(cfg: TrainSequenceParams, steps_per_epoch: int | None):
     return keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=cfg.epochs * steps_per_epoch)
 
 
-def compile_args(cfg: TrainSequenceParams, steps_per_epoch: int | None = None) -> dict:
-    """Adam with the schedule, the chosen loss and pre-emphasis, ESR over the scored samples."""
+def compile_args(cfg: TrainSequenceParams, steps_per_epoch: int | None = None,
+                 structure: Structure | None = None) -> dict:
+    """Adam with the schedule, the chosen loss and pre-emphasis (plus the weighted multi-resolution
+    STFT term when `mrstft_weight` > 0), ESR over the scored samples."""
     import keras
 
     clip = {} if cfg.grad_clip is None else {"global_clipnorm": cfg.grad_clip}
     return {"optimizer": keras.optimizers.Adam(learning_rate(cfg, steps_per_epoch), **clip),
-            "loss": sequence_loss(cfg.warmup, cfg.loss, cfg.preemph, cfg.preemph_coeff),
+            "loss": sequence_loss(cfg.warmup, cfg.loss, cfg.preemph, cfg.preemph_coeff,
+                                  cfg.mrstft_weight, cfg.mrstft_fft),
             "metrics": [make_esr_metric(cfg.warmup)]}
+
+
+def playable(model, meta=None):
+    """The plain weight arrays a plugin file holds (drywet.stream.SequenceWeights)."""
+    from drywet.stream import SequenceWeights
+
+    return SequenceWeights.from_keras(model, meta)
 
 
 def predict(model, x: np.ndarray, batch_size: int = 8192, progress: bool = False) -> np.ndarray:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from drywet.kinds import KINDS
 from drywet.study.table import curve_labels, epoch_curves, pareto
 
 
@@ -20,7 +21,7 @@ def findings_figures(df: pd.DataFrame, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     effects = sorted(df["effect"].unique())
-    markers = {"framed": "o", "sequence": "s"}
+    markers = dict(zip(KINDS, "os^Dv*", strict=False))  # one marker per registered kind
 
     def panels(title: str):
         fig = Figure(figsize=(5.5 * len(effects), 4.2), constrained_layout=True)

@@ -8,9 +8,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from drywet.kinds import macs_per_sample
+from drywet.kinds import KINDS, macs_per_sample, structures
 from drywet.metrics import STUDY_NUMBERS, STUDY_WORDS
-from drywet.models import STRUCTURES, lstm_param_count
+from drywet.models import lstm_param_count
 
 
 def _metric(row: dict, path: str, key: str):
@@ -37,6 +37,12 @@ def _text(row: dict, fx: str, key: str, several: bool) -> str:
 
 def _param(row: dict, key: str):
     return _metric(row, "params.yaml", key)
+
+
+def _params(row: dict, fx: str, s, several: bool) -> int:
+    """The model's weights as the evaluate stage counted them, else an LSTM stack's count (an older row)."""
+    value = _number(row.get(f"metrics/{fx}.json:params") if several else _metric(row, f"metrics/{fx}.json", "params"))
+    return int(value) if np.isfinite(value) else lstm_param_count(s.layers, s.units)
 
 
 _EFFECT_PARAM = re.compile(r"(?:params\.yaml:)?effects\.([A-Za-z0-9][A-Za-z0-9_-]*)\.")
@@ -74,10 +80,10 @@ def table_from_rows(rows: list[dict]) -> pd.DataFrame:
             continue
         name = row.get("Experiment") or row.get("rev") or "workspace"
         structure = _param(row, "model.structure")
-        if structure is None or structure not in STRUCTURES:
-            continue
-        s = STRUCTURES[structure]
         kind = _param(row, "model.kind") or "framed"
+        if structure is None or kind not in KINDS or structure not in structures(kind):
+            continue
+        s = structures(kind)[structure]
         effects = effects_in_row(row)
         for fx in effects:
             values = {k: _metric(row, f"metrics/{fx}.json", k) for k in METRIC_KEYS}
@@ -96,7 +102,7 @@ def table_from_rows(rows: list[dict]) -> pd.DataFrame:
                 "epochs": int(_param(row, "train.epochs" if kind == "framed" else "train_sequence.epochs") or 0),
                 "skip": str(_param(row, "model.skip")).lower() == "true",
                 "oversample": int(_param(row, "model.oversample") or 1),
-                "params": lstm_param_count(s.layers, s.units),
+                "params": _params(row, fx, s, len(effects) > 1),
                 **{k: _number(v) for k, v in values.items()},
                 **{k: _text(row, fx, k, len(effects) > 1) for k in TEXT_KEYS},
             }
