@@ -13,9 +13,10 @@ aligned audio); `prepare` makes one from a RAW folder (dry.wav, wet.wav) with th
 
 Each trainer runs in its own process, one after the other (never two at once):
 
-- `drywet`: the sequence kind with the capture recipe (`drywet.workflow`: CAPTURE_MODEL, and
-  `capture_recipe`'s overrides of params.yaml's `train_sequence`), its cosine schedule laid over
-  the epochs that fit the budget. A short timing run (2 epochs of a tenth of the segments, counted
+- `drywet`: `--drywet-model` (KIND/STRUCTURE: the one `capture`'s trials chose for the recording;
+  default the 1x32 LSTM) with the capture's recipe for its kind (`drywet.workflow.capture_recipe`'s
+  overrides of params.yaml's `train_sequence`), its cosine schedule laid over the epochs that fit
+  the budget. A short timing run (2 epochs of a tenth of the segments, counted
   in the budget and in `train wall s`) measures the pace; `drywet.train.fit` then trains the nearest
   whole number of epochs. It has no time limit of its own, so it ends up to half an epoch either
   side of the budget, more when other jobs change the machine's pace after the timing run.
@@ -50,6 +51,7 @@ from pathlib import Path
 import numpy as np
 
 TRAINERS = ("drywet", "nam-lstm", "nam-wavenet")
+DRYWET_MODEL = "sequence/l1_u32_f32"  # the capture's model when its trials are skipped
 COLUMNS = ("recording", "trainer / model", "params", "train wall s", "train CPU s", "epochs (best)", "test ESR",
            "CPU s per audio s")
 RTF_SECONDS = 10.0
@@ -181,8 +183,9 @@ class _EpochClock:
         self.ends.append(time.perf_counter())
 
 
-def run_drywet(split: Path, seconds: float, work: Path) -> dict:
-    """Train the capture recipe for about `seconds` of wall time; score it."""
+def run_drywet(split: Path, seconds: float, work: Path, model: str = DRYWET_MODEL) -> dict:
+    """Train `model` (`kind/structure`) with the capture's recipe for its kind for about `seconds` of
+    wall time; score it."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras  # noqa: F401 - imported before the clock starts, as NAM's worker imports its own
     import tensorflow  # noqa: F401
@@ -190,35 +193,38 @@ def run_drywet(split: Path, seconds: float, work: Path) -> dict:
     from benchmarks.split_fit import read_split
     from drywet import metrics, train
     from drywet.inference import predict
-    from drywet.kinds import sequence
+    from drywet.kinds import get_kind, get_structure
     from drywet.meta import ModelMeta
-    from drywet.models import get_structure
     from drywet.params import TrainSequenceParams, load_raw, parse
-    from drywet.workflow import CAPTURE_MODEL, capture_recipe
+    from drywet.trials import Candidate
+    from drywet.workflow import capture_recipe
 
     data = read_split(split)
     n_train, n_val = len(data.parts["train_dry"]), len(data.parts["val_dry"])
-    structure = get_structure(CAPTURE_MODEL["structure"])
-    skip = bool(CAPTURE_MODEL["skip"])
+    chosen = Candidate.parse(model)
+    kind_name = chosen.kind
+    kind = get_kind(kind_name)
+    structure = get_structure(chosen.structure, kind_name)
+    skip = False
     raw = dict(load_raw().get("train_sequence") or {})
-    recipe = capture_recipe(n_train)
+    recipe = capture_recipe(n_train, kind_name)
     raw.update(recipe)
 
     def datasets(cfg):
-        index = sequence.make_index(n_train, n_val, structure, cfg)
-        return (index, *sequence.datasets(data.audio(), index, cfg))
+        index = kind.make_index(n_train, n_val, structure, cfg)
+        return (index, *kind.datasets(data.audio(), index, cfg))
 
     t0, cpu0 = time.perf_counter(), _cpu_seconds()
     # Timing run: 2 epochs of a tenth of the segments, validation included; the second epoch has no
     # graph tracing in it. A validation segment (forward only) is taken as a third of a training one.
     full = parse(TrainSequenceParams, raw, "train_sequence")
-    segments = int(sequence.make_index(n_train, n_val, structure, full).train.shape[1])
+    segments = int(kind.make_index(n_train, n_val, structure, full).train.shape[1])
     k = max(8 * full.batch_size, segments // 10 // full.batch_size * full.batch_size)
     timing = parse(TrainSequenceParams, dict(raw, epochs=2, max_segments=k), "train_sequence")
     index_t, train_ds, val_ds, steps = datasets(timing)
     clock = _EpochClock()
     fit_t0 = time.perf_counter()
-    train.fit(structure, "sequence", timing, train_ds, val_ds, steps_per_epoch=steps, skip=skip, live=clock, verbose=0)
+    train.fit(structure, kind_name, timing, train_ds, val_ds, steps_per_epoch=steps, skip=skip, live=clock, verbose=0)
     e1, e2 = clock.ends[0] - fit_t0, clock.ends[1] - clock.ends[0]
     n_val_segments = len(index_t.val)
     per_segment = e2 / (index_t.train.shape[1] + n_val_segments / 3)
@@ -231,11 +237,11 @@ def run_drywet(split: Path, seconds: float, work: Path) -> dict:
     index, train_ds, val_ds, steps = datasets(cfg)
     clock = _EpochClock()
     fit_t0 = time.perf_counter()
-    result = train.fit(structure, "sequence", cfg, train_ds, val_ds, steps_per_epoch=steps, skip=skip, live=clock,
+    result = train.fit(structure, kind_name, cfg, train_ds, val_ds, steps_per_epoch=steps, skip=skip, live=clock,
                        verbose=0)
     wall, cpu = time.perf_counter() - t0, _cpu_seconds() - cpu0
 
-    meta = ModelMeta(effect=data.name, kind="sequence", structure=structure.name, layers=structure.layers,
+    meta = ModelMeta(effect=data.name, kind=kind_name, structure=structure.name, layers=structure.layers,
                      units=structure.units, frame=structure.frame, sample_rate=data.sample_rate, oversample=1,
                      epochs=result.epochs_run, train_examples=int(index.train.shape[-1]),
                      supervised_samples=int(index.supervised), params=result.model.count_params(),
@@ -245,7 +251,7 @@ def run_drywet(split: Path, seconds: float, work: Path) -> dict:
     clip = test_dry[: int(RTF_SECONDS * data.sample_rate)]
     predict(result.model, meta, clip[: data.sample_rate])  # compiles (or loads) the streaming loop
     rtf_cpu, rtf_wall = _best_thread_seconds(lambda: predict(result.model, meta, clip))
-    return {"trainer": "drywet", "model": f"capture recipe, LSTM {structure.layers}x{structure.units} (sequence)",
+    return {"trainer": "drywet", "model": f"capture recipe, {chosen.label}",
             "params": int(result.model.count_params()), "train_wall_s": round(wall, 1), "train_cpu_s": round(cpu, 1),
             "epochs": result.epochs_run, "best_epoch": result.best_epoch, "test_esr": esr,
             "cpu_s_per_audio_s": rtf_cpu / (len(clip) / data.sample_rate),
@@ -339,9 +345,10 @@ def run_nam(which: str, split: Path, seconds: float, work: Path, threads: int = 
             "learning_config": nam_learning_config(seconds)}
 
 
-def worker(trainer: str, split: Path, seconds: float, work: Path, result: Path, nam_threads: int = 2) -> None:
+def worker(trainer: str, split: Path, seconds: float, work: Path, result: Path, nam_threads: int = 2,
+           drywet_model: str = DRYWET_MODEL) -> None:
     load0 = os.getloadavg()
-    row = (run_drywet(split, seconds, work) if trainer == "drywet"
+    row = (run_drywet(split, seconds, work, drywet_model) if trainer == "drywet"
            else run_nam(trainer, split, seconds, work, nam_threads))
     row.update({"recording": split.name, "budget_s": seconds, "load_start": [round(v, 2) for v in load0],
                 "load_end": [round(v, 2) for v in os.getloadavg()]})
@@ -370,7 +377,7 @@ def markdown_table(rows: list[dict]) -> str:
 
 
 def run(splits: list[Path], trainers: list[str], seconds: float, work: Path, out: Path | None,
-        nam_threads: int = 2) -> int:
+        nam_threads: int = 2, drywet_model: str = DRYWET_MODEL) -> int:
     rows = []
     work.mkdir(parents=True, exist_ok=True)
     for split in splits:
@@ -381,7 +388,7 @@ def run(splits: list[Path], trainers: list[str], seconds: float, work: Path, out
             print(f"{split.name}: training {trainer} for {seconds:g} s", file=sys.stderr, flush=True)
             proc = subprocess.run([sys.executable, "-m", "benchmarks.nam_side_by_side", "worker", trainer, str(split),
                                    "--seconds", str(seconds), "--work", str(work), "--result", str(result),
-                                   "--nam-threads", str(nam_threads)])
+                                   "--nam-threads", str(nam_threads), "--drywet-model", drywet_model])
             if proc.returncode != 0 or not result.is_file():
                 print(f"{split.name}: {trainer} failed (exit {proc.returncode})", file=sys.stderr, flush=True)
                 continue
@@ -406,6 +413,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--work", type=Path, default=None, help="folder for NAM's outputs (default: a new temp folder)")
     r.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here")
     r.add_argument("--nam-threads", type=int, default=2, help="PyTorch threads for NAM's training (default 2)")
+    r.add_argument("--drywet-model", default=DRYWET_MODEL, metavar="KIND/STRUCTURE",
+                   help="the model drywet trains, with the capture's recipe for its kind (default: %(default)s; "
+                        "give the one `capture`'s trials chose for the recording)")
     p = sub.add_parser("prepare", help="align (dry not high-passed) and split a RAW folder into OUT")
     p.add_argument("raw", type=Path)
     p.add_argument("out", type=Path)
@@ -419,16 +429,17 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("--work", type=Path, required=True)
     w.add_argument("--result", type=Path, required=True)
     w.add_argument("--nam-threads", type=int, default=2)
+    w.add_argument("--drywet-model", default=DRYWET_MODEL)
     args = ap.parse_args(argv)
     if args.command == "run":
         work = args.work or Path(tempfile.mkdtemp(prefix="nam-side-by-side-"))
-        return run(args.splits, args.trainers, args.seconds, work, args.out, args.nam_threads)
+        return run(args.splits, args.trainers, args.seconds, work, args.out, args.nam_threads, args.drywet_model)
     if args.command == "prepare":
         report = prepare(args.raw, args.out)
     elif args.command == "bench":
         report = bench(args.effect, args.out)
     else:
-        worker(args.trainer, args.split, args.seconds, args.work, args.result, args.nam_threads)
+        worker(args.trainer, args.split, args.seconds, args.work, args.result, args.nam_threads, args.drywet_model)
         return 0
     print(f"{args.out}: latency {report['latency_samples']} samples, polarity {report['polarity']:+d}, "
           f"{report['aligned_seconds']} s aligned")

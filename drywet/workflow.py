@@ -22,34 +22,44 @@ from pathlib import Path
 from drywet.capture import verdict
 from drywet.errors import ConfigError, InputError
 from drywet.fileio import write_text
-from drywet.params import EFFECT_NAME, GearParams, SplitParams, effects, load_section, parse
+from drywet.params import (
+    EFFECT_NAME,
+    AlignParams,
+    GearParams,
+    SplitParams,
+    TrainSequenceParams,
+    effects,
+    load_section,
+    parse,
+)
 from drywet.params import gear as gear_params
+from drywet.trials import CANDIDATES, TRIAL_SECONDS, Candidate, choose, full_recipe, next_bigger, plugins_for
 
 RECORDINGS = Path("data/recordings")
 PARAMS = Path("params.yaml")
-# The playable recipe: a 1x32 sequence LSTM (exports to NAM, AIDA-X and, zero-padded, Proteus), fed
-# the dry exactly as a plugin feeds it (not high-passed), so what plays is what was scored.
+# The playable model: a kind and structure that plugins load (chosen by `drywet.trials`, or --model),
+# fed the dry exactly as a plugin feeds it (not high-passed), so what plays is what was scored.
 CAPTURE_MODEL = {"kind": "sequence", "structure": "l1_u32_f32", "skip": False, "oversample": 1}
 CAPTURE_ALIGN = {"highpass_dry": False}
-# Training budget: samples pushed through the LSTM in all epochs together (about 4 minutes on two
-# 2.6 GHz cores, validation included), whatever the recording's length; the epochs follow from it.
+# Training budget when --model names the model (no trials): samples pushed through the model in all
+# epochs together (about 4 minutes for a 1x32 LSTM on two 2.6 GHz cores), whatever the recording's length.
 CAPTURE_SAMPLE_BUDGET = 125_000_000
 CAPTURE_EPOCHS = (8, 60)  # at least, at most
-# Plucked notes with rests make a batch's target power swing, and a batch of near-silence gives the
-# ESR loss a huge gradient that throws training back (loss spikes of 50x): the gradients' global norm
-# is clipped to 1, and 16 segments per batch give twice the updates of 32 per epoch.
-CAPTURE_BATCH = 16
-CAPTURE_GRAD_CLIP = 1.0
+CAPTURE_MINUTES = 10.0  # the whole command's default budget: trials, then the full training
+OVERHEAD_S = 90.0  # of it, what is not training: checks, DVC, prediction, evaluation, exports
 WEAK_VERDICTS = ("might sound ok", "probably won't sound great", "something seems to have gone wrong")
 
 
-def capture_recipe(train_samples: int) -> dict:
-    """`train_sequence` overrides for a training part of `train_samples` samples: cosine-decayed
-    epochs that fit CAPTURE_SAMPLE_BUDGET (within CAPTURE_EPOCHS), never stopping early."""
+def capture_recipe(train_samples: int, kind: str = "sequence") -> dict:
+    """`train_sequence` overrides for a training part of `train_samples` samples without trials:
+    cosine-decayed epochs that fit CAPTURE_SAMPLE_BUDGET (within CAPTURE_EPOCHS; a WaveNet, about 15x
+    the work per sample of a 1x32 LSTM, gets a fifteenth), never stopping early."""
     lo, hi = CAPTURE_EPOCHS
-    epochs = int(min(hi, max(lo, CAPTURE_SAMPLE_BUDGET // max(1, train_samples))))
-    return {"epochs": epochs, "batch_size": CAPTURE_BATCH, "grad_clip": CAPTURE_GRAD_CLIP, "patience": None,
-            "checkpoints": []}
+    budget = CAPTURE_SAMPLE_BUDGET // (15 if kind == "wavenet" else 1)
+    epochs = int(min(hi, max(lo, budget // max(1, train_samples))))
+    from drywet.trials import RECIPES
+
+    return {**RECIPES[kind], "epochs": epochs, "patience": None, "checkpoints": []}
 
 
 def _yaml_scalar(value) -> str:
@@ -143,19 +153,23 @@ def _train_samples(dry_path: Path, test_fraction: float, val_fraction: float) ->
 
 
 def prepare(name: str, dry: Path, wet: Path, *, channel: int | None, epochs: int | None, gear: dict,
-            structure: str | None = None, root: Path = Path(".")) -> dict:
-    """Put the recordings in place and name the effect in params.yaml; returns its effects entry.
-    The edited file is checked before it replaces params.yaml, so a bad entry leaves it as it was."""
+            model: Candidate | None = None, train_recipe: dict | None = None, root: Path = Path(".")) -> dict:
+    """Put the recordings in place and name the effect in params.yaml with `model` (default: the 1x32
+    LSTM) and its `train_recipe` (default: `capture_recipe`); returns its effects entry. The edited
+    file is checked before it replaces params.yaml, so a bad entry leaves it as it was."""
     import yaml
 
+    model = model or Candidate(CAPTURE_MODEL["kind"], CAPTURE_MODEL["structure"])
     folder = place_recordings(name, dry, wet, root)
     split = load_section(SplitParams, root / PARAMS)
-    recipe = capture_recipe(_train_samples(folder / "dry.wav", split.test_fraction, split.val_fraction))
+    train = dict(train_recipe) if train_recipe is not None else capture_recipe(
+        _train_samples(folder / "dry.wav", split.test_fraction, split.val_fraction), model.kind)
     if epochs is not None:
-        recipe["epochs"] = epochs
-    model = dict(CAPTURE_MODEL, **({"structure": structure} if structure else {}))
-    entry = {"source": str(RECORDINGS / name), "channel": channel, "model": model, "align": CAPTURE_ALIGN,
-             "train_sequence": recipe}
+        train["epochs"] = epochs
+        train["max_segments"] = None
+    entry = {"source": str(RECORDINGS / name), "channel": channel,
+             "model": dict(CAPTURE_MODEL, kind=model.kind, structure=model.structure), "align": CAPTURE_ALIGN,
+             "train_sequence": train}
     text = set_section_entry((root / PARAMS).read_text(), "effects", name, entry)
     if gear:
         text = set_section_entry(text, "gear", name, gear)
@@ -210,18 +224,59 @@ def summary(name: str, root: Path = Path(".")) -> str:
     for fmt, why in sorted((exports.get("skipped") or {}).items()):
         out.append(f"  ({fmt} not written: {why})")
     out.append(f"  listen: python -m drywet process models/{name} your-di.wav {name}-out.wav")
+    meta = json.loads((root / "models" / name / "model.json").read_text())
+    out.insert(1, f"  model: {meta.get('kind')}/{meta.get('structure')}, {meta.get('params')} parameters, "
+                  f"{meta.get('epochs')} epochs")
     if words in WEAK_VERDICTS:
-        meta = json.loads((root / "models" / name / "model.json").read_text())
-        epochs = 2 * int(meta.get("epochs") or 30)
-        out.append(f"  next: dvc exp run -S 'effects.{name}.train_sequence.epochs={epochs}' export@{name}"
-                   "   (a longer training; check the pair first: python -m drywet check DRY.wav WET.wav)")
+        bigger = next_bigger(str(meta.get("kind")), str(meta.get("structure")))
+        if bigger is not None:  # more epochs rarely help a model too small for the gear: a bigger one does
+            out.append(f"  next: python -m drywet capture {name} DRY.wav WET.wav --model {bigger.label}"
+                       "   (the next bigger model; check the pair first: python -m drywet check DRY.wav WET.wav)")
+        else:
+            epochs = 2 * int(meta.get("epochs") or 30)
+            out.append(f"  next: dvc exp run -S 'effects.{name}.train_sequence.epochs={epochs}' export@{name}"
+                       "   (a longer training; check the pair first: python -m drywet check DRY.wav WET.wav)")
     return "\n".join(out)
 
 
+def choose_model(name: str, dry, wet, sr: int, minutes: float, root: Path = Path("."),
+                 trial_seconds: float = TRIAL_SECONDS) -> tuple[Candidate, dict]:
+    """The trials (`drywet.trials`): each candidate trained for TRIAL_SECONDS on this pair, the best
+    chosen, and its full training's `train_sequence` overrides sized to what is left of `minutes`."""
+    from drywet.trials import run_trial, trial_audio
+
+    params = root / PARAMS
+    align = parse(AlignParams, {**load_section(AlignParams, params).__dict__, **CAPTURE_ALIGN}, "align")
+    base = load_section(TrainSequenceParams, params)
+    audio = trial_audio(dry, wet, sr, align, load_section(SplitParams, params))
+    print(f"capture {name}: trying {len(CANDIDATES)} models for {trial_seconds:g} s each on "
+          f"{len(audio.train_dry) / sr:.0f} s of training audio", flush=True)
+    trials = []
+    for label in CANDIDATES:
+        try:
+            t = run_trial(Candidate.parse(label), audio, base, trial_seconds)
+        except ConfigError as exc:  # e.g. a WaveNet's segment and context longer than a short take's parts
+            print(f"  {label:22s} not tried: {exc}", flush=True)
+            continue
+        trials.append(t)
+        print(f"  {label:22s} validation ESR {t.val_esr:.4g}  ({t.samples_per_s / sr:.1f} s of audio trained "
+              f"per second)", flush=True)
+    best = choose(trials)
+    spent = sum(t.seconds for t in trials)
+    budget = max(60.0, minutes * 60.0 - spent - OVERHEAD_S)
+    train = full_recipe(best, len(audio.train_dry), budget, base)
+    print(f"capture {name}: {best.candidate.label} wins (loads in {plugins_for(best.candidate)}); training it "
+          f"for about {budget / 60:.1f} min ({train['epochs']} epochs"
+          + (f" of {train['max_segments']} segments" if train.get("max_segments") else "") + ")", flush=True)
+    return best.candidate, train
+
+
 def capture(name: str, dry: str, wet: str, *, channel: int | None = None, epochs: int | None = None,
-            structure: str | None = None, gear: dict | None = None, check: bool = True, run: bool = True,
-            root: Path = Path(".")) -> int:
-    """The whole command; returns the exit status (1: the pair is not fit to train on)."""
+            model: str | None = None, minutes: float = CAPTURE_MINUTES, trial_seconds: float = TRIAL_SECONDS,
+            gear: dict | None = None, check: bool = True, run: bool = True, root: Path = Path(".")) -> int:
+    """The whole command; returns the exit status (1: the pair is not fit to train on). `model`
+    (`kind/structure`) skips the trials; `minutes` is the budget the trials size the training to,
+    `trial_seconds` each trial's time box."""
     if not EFFECT_NAME.fullmatch(name):
         raise ConfigError(f"capture name {name!r}: use letters, digits, '_' and '-' only "
                           "(it becomes a folder and a DVC stage key)")
@@ -233,18 +288,28 @@ def capture(name: str, dry: str, wet: str, *, channel: int | None = None, epochs
             raise InputError(f"{p}: file not found")
     if epochs is not None and epochs < 1:
         raise InputError(f"--epochs must be at least 1 (got {epochs})")
+    if not minutes > 2:
+        raise InputError(f"--minutes must be more than 2 (got {minutes:g})")
+    if not 0 < trial_seconds <= 600:
+        raise InputError(f"--trial-seconds must be within (0, 600] (got {trial_seconds:g})")
+    chosen = Candidate.parse(model) if model is not None else None  # a bad --model fails here, at once
     gear = gear_entry(gear or {})
+    from drywet.audio import read_wav
+
+    d, sr = read_wav(dry_p, channel)
+    w, sr_w = read_wav(wet_p, channel)
     if check:
-        from drywet.audio import read_wav
         from drywet.check import check_pair, render
 
-        d, sr = read_wav(dry_p, channel)
-        w, sr_w = read_wav(wet_p, channel)
         report = check_pair(d, w, sr, wet_sr=sr_w, dry_name=str(dry_p), wet_name=str(wet_p))
         print(render(report, str(dry_p), str(wet_p)), flush=True)
         if not report.ok:
             return 1
-    prepare(name, dry_p, wet_p, channel=channel, epochs=epochs, gear=gear, structure=structure, root=root)
+    train = None
+    if chosen is None and run and epochs is None:
+        chosen, train = choose_model(name, d, w, sr, minutes, root, trial_seconds)
+    prepare(name, dry_p, wet_p, channel=channel, epochs=epochs, gear=gear, model=chosen, train_recipe=train,
+            root=root)
     track(name, root)
     if not run:
         print(f"capture {name}: ready; run it with `dvc exp run export@{name}`", flush=True)

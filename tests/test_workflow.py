@@ -176,3 +176,61 @@ def test_captured_nam_plays_what_was_scored(captured) -> None:
     assert np.max(np.abs(played - pred[:n])) < 1e-4
     scored = json.loads((repo / "metrics" / "mycap.json").read_text())["esr"]
     assert abs(esr(wet, pred[:wet.size]) - scored) < 1e-3 * max(scored, 1e-3)
+
+
+# ---- the architecture the capture picks (drywet.trials) --------------------------------------------------
+
+
+def test_model_option_is_checked_at_once(tmp_path: Path) -> None:
+    """A bad --model is a one-line ConfigError before any audio is read or any file written."""
+    from drywet.trials import Candidate
+    from drywet.workflow import capture
+
+    assert Candidate.parse("wavenet/standard").label == "wavenet/standard"
+    for bad, words in (("wavenet/huge", "unknown structure for wavenet"), ("lstm/l1_u32_f32", "KIND/STRUCTURE"),
+                       ("sequence", "KIND/STRUCTURE"), ("framed/l1_u32_f32", "play in no plugin")):
+        with pytest.raises(ConfigError, match=words):
+            Candidate.parse(bad)
+    (tmp_path / ".dvc").mkdir()
+    (tmp_path / "params.yaml").write_text("effects: {}\n")
+    for name in ("dry.wav", "wet.wav"):
+        (tmp_path / name).write_bytes(b"not audio")  # never read: the option fails first
+    with pytest.raises(ConfigError, match="unknown structure for wavenet"):
+        capture("amp", str(tmp_path / "dry.wav"), str(tmp_path / "wet.wav"), model="wavenet/huge", root=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".dvc", "dry.wav", "params.yaml", "wet.wav"]
+
+
+def test_choice_prefers_the_smaller_model_unless_clearly_beaten_and_recipe_fits_the_budget() -> None:
+    from drywet.trials import MIN_EPOCHS, Candidate, Trial, choose, full_recipe, next_bigger
+
+    base = load_section(TrainSequenceParams)
+    small = Trial(Candidate("sequence", "l1_u32_f32"), 0.0500, 40.0, 500_000.0)
+    close = Trial(Candidate("wavenet", "lite"), 0.0495, 40.0, 100_000.0)
+    better = Trial(Candidate("wavenet", "standard"), 0.0300, 40.0, 50_000.0)
+    assert choose([small, close]) is small and choose([small, close, better]) is better
+    n = 6_000_000  # two minutes of training part at 48 kHz
+    lstm = full_recipe(small, n, 360.0, base)  # 360 s x 0.85 x 500k / 6M = 25 epochs of the whole part
+    assert lstm["epochs"] == 25 and lstm["max_segments"] is None and lstm["batch_size"] == 16
+    wave = full_recipe(better, n, 360.0, base)  # 2.55 epochs' worth: MIN_EPOCHS epochs of part of it each
+    assert wave["epochs"] == MIN_EPOCHS and wave["segment"] == 8192 and wave["warmup"] == 0
+    assert wave["max_segments"] * 8192 * MIN_EPOCHS == pytest.approx(360.0 * 0.85 * 50_000, rel=1e-2)
+    assert next_bigger("sequence", "l1_u32_f32") == Candidate("wavenet", "lite")
+    assert next_bigger("wavenet", "standard") is None
+
+
+def test_a_trial_trains_each_kind_within_its_time_box() -> None:
+    """A short trial of an LSTM and of the smallest WaveNet on 40 s of a drive at 16 kHz (a validation
+    part long enough for a WaveNet segment and its context): each trains, validates, and reports its
+    speed; the time box holds (graph building and one validation over)."""
+    from drywet.trials import Candidate, run_trial, trial_audio
+
+    sr = 16000
+    dry = plucked_notes(40.0, sr, seed=5).astype(np.float32)
+    wet = record(player_chain(dry, sr), sr, 11.0, 0.0, 1, -84.0, seed=6).astype(np.float32)
+    align = load_section(AlignParams)
+    audio = trial_audio(dry, wet, sr, align, load_section(__import__("drywet.params").params.SplitParams))
+    base = load_section(TrainSequenceParams)
+    for label in ("sequence/l1_u16_f32", "wavenet/nano"):
+        t = run_trial(Candidate.parse(label), audio, base, seconds=2.0)
+        assert np.isfinite(t.val_esr) and 0 < t.val_esr < 10 and t.samples_per_s > 0
+        assert t.seconds < 60

@@ -1,0 +1,155 @@
+"""The capture's choice of architecture: every candidate trained for the same few seconds on the
+recording's own training part (aligned and split as the pipeline will), scored on its validation
+part; the one with the lowest validation ESR is trained fully, its epochs sized from the speed its
+trial measured to fit a time budget. The choice is written into params.yaml, so the pipeline that
+trains it stays reproducible whatever machine made the choice."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from drywet.align import apply_alignment, clean_and_estimate
+from drywet.errors import ConfigError
+from drywet.kinds import KINDS, Audio, get_kind, get_structure, structures
+from drywet.params import AlignParams, SplitParams, TrainSequenceParams
+from drywet.split import split_bounds
+
+# Tried in this order (smallest first: on equal validation ESR, the cheaper model wins).
+CANDIDATES = ("sequence/l1_u32_f32", "wavenet/lite", "wavenet/standard")
+TRIAL_SECONDS = 40.0  # training time per candidate, graph building included
+VAL_SECONDS = 20.0  # the trials score at most this much of the validation part
+TRAIN_SHARE = 0.85  # of the training budget, the share spent in training steps (the rest: validation)
+MIN_EPOCHS, MAX_EPOCHS = 8, 60  # a full training validates at least MIN_EPOCHS times
+TRIAL_EPOCHS = 200  # at most: the time box ends a trial long before
+ESR_TIE = 0.02  # a bigger candidate must beat a smaller one's validation ESR by this share to win
+
+# Each kind's capture recipe over the `train_sequence` defaults (what its trial and its full run use).
+# LSTMs: plucked notes with rests make a batch's target power swing, and a batch of near-silence
+# gives the ESR loss a huge gradient (loss spikes of 50x): gradients' global norm clipped to 1, and 16
+# segments a batch give twice the updates of 32. WaveNets: NAM's trainer's segments (8,192 scored
+# samples after the receptive field) and rate, 8 segments a batch (more steps per CPU-second).
+RECIPES = {
+    "sequence": {"batch_size": 16, "grad_clip": 1.0},
+    "wavenet": {"batch_size": 8, "grad_clip": 1.0, "segment": 8192, "warmup": 0, "learning_rate": 0.004},
+}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A kind and one of its structures, written `kind/structure` (e.g. `wavenet/standard`)."""
+
+    kind: str
+    structure: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}/{self.structure}"
+
+    @classmethod
+    def parse(cls, text: str) -> Candidate:
+        """`kind/structure` checked against the registries (ConfigError, one line, listing the valid)."""
+        kind, sep, structure = str(text).partition("/")
+        if not sep or kind not in KINDS:
+            raise ConfigError(f"--model {text!r}: write KIND/STRUCTURE with KIND one of {', '.join(KINDS)} "
+                              "(e.g. wavenet/standard, sequence/l1_u64_f32)")
+        if kind == "framed":
+            raise ConfigError(f"--model {text!r}: framed models play in no plugin; use sequence or wavenet")
+        if structure not in structures(kind):
+            raise ConfigError(f"--model {text!r}: unknown structure for {kind}; valid: {', '.join(structures(kind))}")
+        return cls(kind, structure)
+
+
+@dataclass(frozen=True)
+class Trial:
+    """How a candidate did in its time box: best validation ESR, seconds in all, and scored training
+    samples per second once its graph was built (validation included)."""
+
+    candidate: Candidate
+    val_esr: float
+    seconds: float
+    samples_per_s: float
+
+
+def recipe(kind: str, base: TrainSequenceParams) -> TrainSequenceParams:
+    """The `train_sequence` recipe a capture trains `kind` with."""
+    return dataclasses.replace(base, **RECIPES[kind])
+
+
+def trial_audio(dry: np.ndarray, wet: np.ndarray, sr: int, align: AlignParams, split: SplitParams) -> Audio:
+    """The training and validation parts as the align and split stages will cut them (the dry as
+    recorded when `align.highpass_dry` is off), the validation part cut to VAL_SECONDS."""
+    dry_f, wet_f, found, _ = clean_and_estimate(
+        dry, wet, sr, max_latency_ms=align.max_latency_ms, min_peak_clarity_db=align.min_peak_clarity_db,
+        subsample=align.subsample, latency=None if align.latency == "auto" else float(align.latency),
+        polarity=None if align.polarity == "auto" else int(align.polarity), highpass_hz=align.highpass_hz)
+    d, w = apply_alignment(dry_f if align.highpass_dry else dry.astype(dry_f.dtype), wet_f, found)
+    b = split_bounds(len(d), split.test_fraction, split.val_fraction, 1)
+    v0, v1 = b.val[0], min(b.val[1], b.val[0] + int(VAL_SECONDS * sr))
+    part = [np.ascontiguousarray(x, np.float32) for x in (d[:b.train[1]], w[:b.train[1]], d[v0:v1], w[v0:v1])]
+    return Audio(*part)
+
+
+def run_trial(candidate: Candidate, audio: Audio, base: TrainSequenceParams, seconds: float = TRIAL_SECONDS) -> Trial:
+    """Train `candidate` for `seconds` at the recipe's rate, not decayed (epochs of the whole training
+    part, as many as fit), keeping its best validation ESR."""
+    from drywet import train
+
+    kind = get_kind(candidate.kind)
+    structure = get_structure(candidate.structure, candidate.kind)
+    cfg = dataclasses.replace(recipe(candidate.kind, base), epochs=TRIAL_EPOCHS, schedule="constant", patience=None,
+                              checkpoints=(), max_segments=None)
+    index = kind.make_index(len(audio.train_dry), len(audio.val_dry), structure, cfg)
+    train_ds, val_ds, steps = kind.datasets(audio, index, cfg)
+    t0 = time.perf_counter()
+    result = train.fit(structure, candidate.kind, cfg, train_ds, val_ds, steps_per_epoch=steps, verbose=0,
+                       time_limit_s=seconds)
+    elapsed = time.perf_counter() - t0
+    val = [float(v) for v in result.history.get("val_esr", []) if math.isfinite(float(v))]
+    per_step = cfg.batch_size * (cfg.segment - cfg.warmup)  # scored samples a batch
+    step_s = result.step_seconds or result.seconds / max(1, result.steps)
+    return Trial(candidate, min(val) if val else math.inf, elapsed, per_step / max(step_s, 1e-9))
+
+
+def choose(trials: list[Trial]) -> Trial:
+    """The lowest validation ESR; a later (bigger) candidate must beat the best so far by ESR_TIE."""
+    best = trials[0]
+    for t in trials[1:]:
+        if t.val_esr < best.val_esr * (1.0 - ESR_TIE):
+            best = t
+    return best
+
+
+def full_recipe(trial: Trial, train_samples: int, budget_s: float, base: TrainSequenceParams) -> dict:
+    """`train_sequence` overrides that train `trial`'s candidate within `budget_s` seconds at the speed
+    its trial measured: whole epochs when at least MIN_EPOCHS fit, else MIN_EPOCHS epochs each of a
+    random subset of the segments (`max_segments`), so validation still picks the best of several."""
+    cfg = recipe(trial.candidate.kind, base)
+    total = budget_s * TRAIN_SHARE * trial.samples_per_s  # scored samples the budget allows
+    epochs = total / max(1, train_samples)
+    out = {k: v for k, v in RECIPES[trial.candidate.kind].items()}
+    out.update({"patience": None, "checkpoints": [], "max_segments": None})
+    if epochs >= MIN_EPOCHS:
+        out["epochs"] = int(min(MAX_EPOCHS, epochs))
+    else:
+        out["epochs"] = MIN_EPOCHS
+        out["max_segments"] = max(1, int(total / MIN_EPOCHS / (cfg.segment - cfg.warmup)))
+    return out
+
+
+def plugins_for(candidate: Candidate) -> str:
+    """Which released plugins load the candidate's kind, in words (the export stage says exactly)."""
+    return "NAM only" if candidate.kind == "wavenet" else "NAM, and AIDA-X with one layer of up to 80 units"
+
+
+def next_bigger(kind: str, structure: str) -> Candidate | None:
+    """The candidate after this one in CANDIDATES (the next bigger architecture), if any."""
+    labels = list(CANDIDATES)
+    label = f"{kind}/{structure}"
+    if label in labels and labels.index(label) + 1 < len(labels):
+        return Candidate.parse(labels[labels.index(label) + 1])
+    return None
