@@ -28,15 +28,11 @@ MIN_EPOCHS, MAX_EPOCHS = 8, 60  # a full training validates at least MIN_EPOCHS 
 TRIAL_EPOCHS = 200  # at most: the time box ends a trial long before
 ESR_TIE = 0.02  # a bigger candidate must beat a smaller one's validation ESR by this share to win
 
-# Each kind's capture recipe over the `train_sequence` defaults (what its trial and its full run use).
-# LSTMs: plucked notes with rests make a batch's target power swing, and a batch of near-silence
-# gives the ESR loss a huge gradient (loss spikes of 50x): gradients' global norm clipped to 1, and 16
-# segments a batch give twice the updates of 32. WaveNets: NAM's trainer's segments (8,192 scored
-# samples after the receptive field) and rate, 8 segments a batch (more steps per CPU-second).
-RECIPES = {
-    "sequence": {"batch_size": 16, "grad_clip": 1.0},
-    "wavenet": {"batch_size": 8, "grad_clip": 1.0, "segment": 8192, "warmup": 0, "learning_rate": 0.004},
-}
+
+
+def capture_recipe(kind: str) -> dict:
+    """The `train_sequence` overrides a capture trains `kind` with (the kind's CAPTURE_RECIPE)."""
+    return dict(get_kind(kind).CAPTURE_RECIPE)
 
 
 @dataclass(frozen=True)
@@ -77,7 +73,7 @@ class Trial:
 
 def recipe(kind: str, base: TrainSequenceParams) -> TrainSequenceParams:
     """The `train_sequence` recipe a capture trains `kind` with."""
-    return dataclasses.replace(base, **RECIPES[kind])
+    return dataclasses.replace(base, **capture_recipe(kind))
 
 
 def trial_audio(dry: np.ndarray, wet: np.ndarray, sr: int, align: AlignParams, split: SplitParams) -> Audio:
@@ -131,7 +127,7 @@ def full_recipe(trial: Trial, train_samples: int, budget_s: float, base: TrainSe
     cfg = recipe(trial.candidate.kind, base)
     total = budget_s * TRAIN_SHARE * trial.samples_per_s  # scored samples the budget allows
     epochs = total / max(1, train_samples)
-    out = {k: v for k, v in RECIPES[trial.candidate.kind].items()}
+    out = capture_recipe(trial.candidate.kind)
     out.update({"patience": None, "checkpoints": [], "max_segments": None})
     if epochs >= MIN_EPOCHS:
         out["epochs"] = int(min(MAX_EPOCHS, epochs))

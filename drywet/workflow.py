@@ -41,9 +41,6 @@ PARAMS = Path("params.yaml")
 # fed the dry exactly as a plugin feeds it (not high-passed), so what plays is what was scored.
 CAPTURE_MODEL = {"kind": "sequence", "structure": "l1_u32_f32", "skip": False, "oversample": 1}
 CAPTURE_ALIGN = {"highpass_dry": False}
-# Training budget when --model names the model (no trials): samples pushed through the model in all
-# epochs together (about 4 minutes for a 1x32 LSTM on two 2.6 GHz cores), whatever the recording's length.
-CAPTURE_SAMPLE_BUDGET = 125_000_000
 CAPTURE_EPOCHS = (8, 60)  # at least, at most
 CAPTURE_MINUTES = 10.0  # the whole command's default budget: trials, then the full training
 OVERHEAD_S = 90.0  # of it, what is not training: checks, DVC, prediction, evaluation, exports
@@ -51,15 +48,15 @@ WEAK_VERDICTS = ("might sound ok", "probably won't sound great", "something seem
 
 
 def capture_recipe(train_samples: int, kind: str = "sequence") -> dict:
-    """`train_sequence` overrides for a training part of `train_samples` samples without trials:
-    cosine-decayed epochs that fit CAPTURE_SAMPLE_BUDGET (within CAPTURE_EPOCHS; a WaveNet, about 15x
-    the work per sample of a 1x32 LSTM, gets a fifteenth), never stopping early."""
-    lo, hi = CAPTURE_EPOCHS
-    budget = CAPTURE_SAMPLE_BUDGET // (15 if kind == "wavenet" else 1)
-    epochs = int(min(hi, max(lo, budget // max(1, train_samples))))
-    from drywet.trials import RECIPES
+    """`train_sequence` overrides for a training part of `train_samples` samples without trials: the
+    kind's capture recipe and cosine-decayed epochs that fit its CAPTURE_SAMPLES (within
+    CAPTURE_EPOCHS), never stopping early."""
+    from drywet.kinds import get_kind
+    from drywet.trials import capture_recipe as kind_recipe
 
-    return {**RECIPES[kind], "epochs": epochs, "patience": None, "checkpoints": []}
+    lo, hi = CAPTURE_EPOCHS
+    epochs = int(min(hi, max(lo, get_kind(kind).CAPTURE_SAMPLES // max(1, train_samples))))
+    return {**kind_recipe(kind), "epochs": epochs, "patience": None, "checkpoints": []}
 
 
 def _yaml_scalar(value) -> str:

@@ -22,6 +22,11 @@ from drywet.wavenet.arch import PRESETS, WaveNetConfig
 INDEX_PARAMS = TRAIN_PARAMS = TrainSequenceParams  # params.yaml `train_sequence`, as the sequence kind
 KEEP_BEST = True
 KERNEL_KEY = sequence.KERNEL_KEY
+# The capture's recipe: NAM's trainer's segments (8,192 scored samples after the context) and learning
+# rate, 8 segments a batch (more steps per CPU-second than NAM's 16), the sequence kind's clipping;
+# without a trial, a fifteenth of the LSTM's samples (a standard WaveNet step costs about 15x).
+CAPTURE_RECIPE = {"batch_size": 8, "grad_clip": 1.0, "segment": 8192, "warmup": 0, "learning_rate": 0.004}
+CAPTURE_SAMPLES = sequence.CAPTURE_SAMPLES // 15
 
 
 def config(structure: Structure) -> WaveNetConfig:

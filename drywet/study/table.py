@@ -11,6 +11,7 @@ import pandas as pd
 from drywet.kinds import KINDS, macs_per_sample, structures
 from drywet.metrics import STUDY_NUMBERS, STUDY_WORDS
 from drywet.models import lstm_param_count
+from drywet.study.grid import framed_recipe
 
 
 def _metric(row: dict, path: str, key: str):
@@ -98,8 +99,8 @@ def table_from_rows(rows: list[dict]) -> pd.DataFrame:
                 "experiment": name, "rev": row.get("rev"), "effect": fx, "structure": structure,
                 "kind": kind, "layers": s.layers, "units": s.units, "frame": s.frame,
                 # A sequence model trains on the whole training part (no frame count) with its own epochs.
-                "frames": int(_param(row, "frame.count") or 0) if kind == "framed" else 0,
-                "epochs": int(_param(row, "train.epochs" if kind == "framed" else "train_sequence.epochs") or 0),
+                "frames": int(_param(row, "frame.count") or 0) if framed_recipe(kind) else 0,
+                "epochs": int(_param(row, "train.epochs" if framed_recipe(kind) else "train_sequence.epochs") or 0),
                 "skip": str(_param(row, "model.skip")).lower() == "true",
                 "oversample": int(_param(row, "model.oversample") or 1),
                 "params": _params(row, fx, s, len(effects) > 1),
@@ -160,7 +161,7 @@ def curve_labels(curves: pd.DataFrame) -> dict[str, str]:
     for exp, g in curves.groupby("experiment", sort=True):
         r = g.iloc[0]
         parts = [str(r["structure"]), str(r["kind"])]
-        if r["kind"] == "framed":
+        if framed_recipe(str(r["kind"])):
             parts.append(f"{int(r['frames']) // 1000}k frames")
         if not pd.isna(r.get("oversample")) and int(r["oversample"]) != 1:
             parts.append(f"{int(r['oversample'])}x oversampled")
