@@ -234,3 +234,41 @@ def test_a_trial_trains_each_kind_within_its_time_box() -> None:
         t = run_trial(Candidate.parse(label), audio, base, seconds=2.0)
         assert np.isfinite(t.val_esr) and 0 < t.val_esr < 10 and t.samples_per_s > 0
         assert t.seconds < 60
+
+
+@pytest.mark.slow
+def test_capture_of_a_forced_wavenet_plays_in_nam_only(tmp_path_factory) -> None:
+    """`--model wavenet/nano` skips the trials; the WaveNet trains, its `.nam` (architecture WaveNet)
+    plays from the file what was scored, no LSTM-only file is written (each says why), and `process`
+    streams the model folder as predict scored it."""
+    from drywet.export.nam import load_nam
+    from drywet.export.players import read_nam
+    from tests.test_pipeline import TINY, _dvc, make_copy
+
+    repo = make_copy(tmp_path_factory.mktemp("wncapture"), TINY)
+    takes = tmp_path_factory.mktemp("wntakes")
+    write_plucked_pair(takes, seconds=30.0)
+    env = {**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "2",
+           "PATH": str(Path(sys.executable).parent) + ":" + __import__("os").environ["PATH"]}
+    proc = subprocess.run([sys.executable, "-m", "drywet", "capture", "wn", str(takes / "dry.wav"),
+                           str(takes / "wet.wav"), "--model", "wavenet/nano", "--epochs", "1"],
+                          cwd=repo, capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "trying" not in proc.stdout and "model: wavenet/nano" in proc.stdout
+    _dvc(repo, "status")
+    summary = json.loads((repo / "exports" / "wn" / "exports.json").read_text())
+    assert list(summary["formats"]) == ["nam"] and set(summary["skipped"]) == {"aidax", "proteus", "neuralpi"}
+    nam = load_nam(repo / "exports" / "wn" / "wn.nam")
+    assert nam["architecture"] == "WaveNet" and nam["config"]["layers"][0]["channels"] == 4
+    dry, sr = sf.read(repo / "data" / "split" / "wn" / "test_dry.wav", dtype="float32")
+    pred, _ = sf.read(repo / "data" / "predictions" / "wn" / "pred.wav", dtype="float32")
+    player = read_nam(nam)
+    player.reset(prewarm=True)
+    assert np.max(np.abs(player.process(dry) - pred)) < 1e-5
+    out = tmp_path_factory.mktemp("wnout") / "out.wav"
+    run = subprocess.run([sys.executable, "-m", "drywet", "process", "models/wn",
+                          str(repo / "data" / "split" / "wn" / "test_dry.wav"), str(out)],
+                         cwd=repo, capture_output=True, text=True, timeout=300, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    processed, _ = sf.read(out, dtype="float32")
+    assert np.max(np.abs(processed - pred)) < 1e-5
