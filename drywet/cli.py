@@ -6,6 +6,7 @@ import argparse
 import math
 import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -197,10 +198,13 @@ def _process(args) -> int:
     if stream is not None:
         # a sequence model or WaveNet at its own rate streams the file block by block, like a plugin: the
         # state (and the high-pass's) carried across blocks, one block in memory, 100x real time and more
+        t0 = time.perf_counter()
         _stream_file(stream, meta, args, frames, sr, progress)
+        _done(args.output, frames, sr, time.perf_counter() - t0)
         return 0
     from drywet.inference import predict
 
+    t0 = time.perf_counter()
     x, sr = read_wav(args.input, args.channel)
     dry = _resample(x, sr, model_sr) if sr != model_sr else x
     if meta.highpass_hz:  # the clean-up the training audio had (DC and sub-sonic drift removed)
@@ -212,7 +216,15 @@ def _process(args) -> int:
         wet = _resample(wet, model_sr, sr)
         wet = np.pad(wet, (0, max(0, x.size - wet.size)))[:x.size]
     _write(args.output, lambda: write_wav(args.output, wet, sr))
+    _done(args.output, x.size, sr, time.perf_counter() - t0)
     return 0
+
+
+def _done(output: str, frames: int, sr: int, seconds: float) -> None:
+    """The one line `process` ends with: what it wrote, how long, how fast (model loading not counted)."""
+    audio_s = frames / sr
+    speed = audio_s / max(seconds, 1e-9)
+    print(f"wrote {output}: {audio_s:.1f} s of audio in {seconds:.1f} s ({speed:.0f}x real time)", flush=True)
 
 
 def _file_stream(model, meta, knobs: list[float]):

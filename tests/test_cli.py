@@ -73,10 +73,12 @@ def dry_wav(tmp_path):
 
 
 @pytest.mark.parametrize("kind,as_file", [("framed", False), ("sequence", True)])
-def test_process_matches_predict(models, dry_wav, tmp_path, kind, as_file):
+def test_process_matches_predict(models, dry_wav, tmp_path, kind, as_file, capsys):
     model_arg = models[kind] / "model.keras" if as_file else models[kind]
     out = tmp_path / "wet.wav"
     assert main(["process", str(model_arg), str(dry_wav), str(out), "--no-progress"]) == 0
+    said = capsys.readouterr().out.strip().splitlines()[-1]  # what it wrote, how long, how fast
+    assert said.startswith(f"wrote {out}: ") and " s of audio in " in said and "x real time" in said
     wet, sr = read_wav(out)
     dry, _ = read_wav(dry_wav)
     assert sr == SR and wet.size == dry.size
