@@ -27,6 +27,7 @@ Real-time factor: seconds of audio per second of wall clock (and of the child's 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import platform
 import shutil
@@ -46,6 +47,22 @@ SAMPLE_RATE = 44100
 HIGHPASS_HZ = 5.0  # params.yaml align.highpass_hz: what a pipeline-trained model's model.json carries
 MODELS = ("l1_u32_f32", "l2_u32_f64")  # 1x32 and 2x32 (the frame size means nothing to a sequence model)
 BASELINE = "1fd8d30"  # drywet before the C streaming loop (Numba's loop, models read without Keras)
+
+
+def peak_macs_per_second(repeats: int = 5) -> float:
+    """The core's peak fused multiply-add rate (multiply-adds per second, each vector lane counted)."""
+    from drywet import native
+
+    lib = native.compile_library(Path(__file__).with_name("fma_peak.c"))
+    lib.drywet_fma_peak.restype = ctypes.c_double
+    lib.drywet_fma_peak.argtypes = [ctypes.c_long]
+    lib.drywet_fma_peak(1_000_000)
+    best = 0.0
+    for _ in range(repeats):
+        start = time.process_time()
+        done = lib.drywet_fma_peak(40_000_000)
+        best = max(best, done / (time.process_time() - start))
+    return best
 
 
 def make_inputs(work: Path, minutes: float) -> tuple[Path, Path]:

@@ -21,31 +21,13 @@ for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MK
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
-import ctypes  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from benchmarks.process_speed import cpu_name  # noqa: E402
+from benchmarks.process_speed import cpu_name, peak_macs_per_second  # noqa: E402
 
 SAMPLE_RATE = 48000
-
-
-def peak_macs_per_second(repeats: int = 5) -> float:
-    """The core's peak fused multiply-add rate (multiply-adds per second, each vector lane counted)."""
-    from drywet import native
-
-    lib = native.compile_library(Path(__file__).with_name("fma_peak.c"))
-    lib.drywet_fma_peak.restype = ctypes.c_double
-    lib.drywet_fma_peak.argtypes = [ctypes.c_long]
-    lib.drywet_fma_peak(1_000_000)
-    best = 0.0
-    for _ in range(repeats):
-        start = time.process_time()
-        done = lib.drywet_fma_peak(40_000_000)
-        best = max(best, done / (time.process_time() - start))
-    return best
 
 
 def stream_in(loop: str, weights):

@@ -43,3 +43,18 @@ def show_progress(done: int, total: int, enabled: bool) -> None:
         if done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()
+
+
+def play_with_progress(process, audio, progress: bool, block: int = 1 << 16):
+    """`process(audio)` for a stream's `process` (state carried from call to call): in one call, or
+    with `progress` in blocks of `block` samples with a progress bar on standard error (the same
+    output either way)."""
+    if not progress:
+        return process(audio)
+    import numpy as np
+
+    y = np.empty(audio.size, np.float32)
+    for i in range(0, audio.size, block):
+        y[i:i + block] = process(audio[i:i + block])
+        show_progress(min(i + block, audio.size), audio.size, True)
+    return y

@@ -12,6 +12,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 FLAG_SETS = (("-O3", "-march=native"), ("-O3",))
@@ -49,3 +51,42 @@ def compile_library(source: Path) -> ctypes.CDLL:
             os.replace(tmp, lib)  # atomic: concurrent processes never load a half-written file
         return ctypes.CDLL(str(lib))
     raise OSError(f"{cc} could not compile {source.name}: {last}")
+
+
+class LazyLibrary:
+    """A C file compiled (or read from the cache) and loaded on first use, once per process and
+    thread-safely, its functions' ctypes signatures set by `declare`; `get()` is None when it cannot
+    be compiled, and `error` says why."""
+
+    def __init__(self, source: Path, declare: Callable[[ctypes.CDLL], None]):
+        self.source, self._declare = source, declare
+        self._lib: ctypes.CDLL | None = None
+        self.error: str | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> ctypes.CDLL | None:
+        with self._lock:
+            if self._lib is None and self.error is None:
+                try:
+                    lib = compile_library(self.source)
+                except OSError as e:
+                    self.error = str(e)
+                else:
+                    self._declare(lib)
+                    self._lib = lib
+        return self._lib
+
+    def forget(self, error: str | None = None) -> None:
+        """Drop the loaded library (tests: as if not yet compiled, or as if it failed with `error`)."""
+        with self._lock:
+            self._lib, self.error = None, error
+
+
+def wanted_loop(loops: tuple[str, ...] = ("c", "numba")) -> str:
+    """The streaming loop $DRYWET_STREAM_LOOP asks for ("c" unless set); ConfigError for another name."""
+    from drywet.errors import ConfigError
+
+    wanted = os.environ.get("DRYWET_STREAM_LOOP", "c").strip().lower()
+    if wanted not in loops:
+        raise ConfigError(f"DRYWET_STREAM_LOOP must be one of {', '.join(loops)}, got {wanted!r}")
+    return wanted

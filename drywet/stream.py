@@ -23,8 +23,6 @@ rate (oversampling, knobs by name).
 from __future__ import annotations
 
 import ctypes
-import os
-import threading
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from drywet import native, show_progress
+from drywet import native, play_with_progress
 from drywet.activation import TANH_CLIP, TANH_MAX_ERROR, TANH_P, TANH_Q  # noqa: F401 - the loop's tanh
 from drywet.errors import ConfigError, InputError
 
@@ -149,43 +147,33 @@ class SequenceWeights:
                               f"{' + dry input' if self.skip else ''}; cannot stream or export it")
 
 
-_KERNEL: ctypes.CDLL | None = None
-_KERNEL_ERROR: str | None = None
-_KERNEL_LOCK = threading.Lock()
+def _declare(lib: ctypes.CDLL) -> None:
+    ptr = ctypes.c_void_p
+    lib.drywet_stream.argtypes = [ctypes.c_int, ctypes.c_int, ptr, ctypes.c_long, *[ptr] * 7,
+                                  ctypes.c_float, ctypes.c_int, ptr, ptr]
+    lib.drywet_stream.restype = ctypes.c_int
+    lib.drywet_stream_scratch_bytes.restype = ctypes.c_long
+    lib.drywet_activations.argtypes = [ptr, ctypes.c_long, ptr, ptr]
+
+
+KERNEL = native.LazyLibrary(KERNEL_SOURCE, _declare)
 
 
 def kernel() -> ctypes.CDLL | None:
     """The compiled C loop (compiled on first use, then read from the cache), or None when it cannot
     be compiled (`kernel_error` says why)."""
-    global _KERNEL, _KERNEL_ERROR
-    with _KERNEL_LOCK:
-        if _KERNEL is None and _KERNEL_ERROR is None:
-            try:
-                lib = native.compile_library(KERNEL_SOURCE)
-            except OSError as e:
-                _KERNEL_ERROR = str(e)
-            else:
-                ptr = ctypes.c_void_p
-                lib.drywet_stream.argtypes = [ctypes.c_int, ctypes.c_int, ptr, ctypes.c_long, *[ptr] * 7,
-                                              ctypes.c_float, ctypes.c_int, ptr, ptr]
-                lib.drywet_stream.restype = ctypes.c_int
-                lib.drywet_stream_scratch_bytes.restype = ctypes.c_long
-                lib.drywet_activations.argtypes = [ptr, ctypes.c_long, ptr, ptr]
-                _KERNEL = lib
-    return _KERNEL
+    return KERNEL.get()
 
 
 def kernel_error() -> str | None:
     """Why the C loop is not available (None when it is, or was never asked for)."""
-    return _KERNEL_ERROR
+    return KERNEL.error
 
 
 def loop_for(weights: SequenceWeights) -> str:
     """The loop a stream of `weights` runs in: "c", or "numba" where C cannot run it, or where
     $DRYWET_STREAM_LOOP says so."""
-    wanted = os.environ.get("DRYWET_STREAM_LOOP", "c").strip().lower()
-    if wanted not in LOOPS:
-        raise ConfigError(f"DRYWET_STREAM_LOOP must be one of {', '.join(LOOPS)}, got {wanted!r}")
+    wanted = native.wanted_loop(LOOPS)
     fits = len(weights.layers) <= KERNEL_MAX_LAYERS and max(layer.units for layer in weights.layers) <= KERNEL_MAX_WIDTH
     return "c" if wanted == "c" and fits and kernel() is not None else "numba"
 
@@ -309,14 +297,7 @@ def run_sequence(weights: SequenceWeights, x: np.ndarray, progress: bool = False
     `x` is (n,) audio, or (n, C) with the knob channels after the audio (each constant over the
     signal). `progress` draws a progress bar on stderr."""
     audio, knobs = _audio_and_knobs(weights, x)
-    stream = SequenceStream(weights, knobs)
-    if not progress:
-        return stream.process(audio)
-    y = np.empty(audio.size, np.float32)
-    for i in range(0, audio.size, PROGRESS_BLOCK):
-        y[i:i + PROGRESS_BLOCK] = stream.process(audio[i:i + PROGRESS_BLOCK])
-        show_progress(min(i + PROGRESS_BLOCK, audio.size), audio.size, True)
-    return y
+    return play_with_progress(SequenceStream(weights, knobs).process, audio, progress, PROGRESS_BLOCK)
 
 
 def stream_model(model, meta, x: np.ndarray, progress: bool = False) -> np.ndarray:

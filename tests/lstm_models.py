@@ -24,6 +24,16 @@ def sequence_model(layers: int = 1, units: int = 16, inputs: int = 1, skip: bool
     if skip:
         out = keras.layers.Add(name="skip")([out, inp[..., :1]])
     model = keras.Model(inp, out, name=f"l{layers}_u{units}_in{inputs}{'_skip' if skip else ''}")
+    unsettle(model, seed)
+    first = model.get_layer("lstm_1")
+    kernel, recurrent, bias = first.get_weights()
+    kernel[0] *= input_gain
+    first.set_weights([kernel, recurrent, bias])
+    return model
+
+
+def unsettle(model, seed: int) -> None:
+    """Move every weight off its initial value, matrix noise scaled by fan-in (see `sequence_model`)."""
     rng = np.random.default_rng(seed)
     for layer in model.layers:
         weights = layer.get_weights()
@@ -31,11 +41,6 @@ def sequence_model(layers: int = 1, units: int = 16, inputs: int = 1, skip: bool
             scales = [0.5 if w.ndim == 1 else 0.5 / np.sqrt(w.shape[0]) for w in weights]
             layer.set_weights([w + rng.normal(0.0, s, w.shape).astype(np.float32)
                                for w, s in zip(weights, scales, strict=True)])
-    first = model.get_layer("lstm_1")
-    kernel, recurrent, bias = first.get_weights()
-    kernel[0] *= input_gain
-    first.set_weights([kernel, recurrent, bias])
-    return model
 
 
 def with_knobs(x: np.ndarray, knobs: tuple[float, ...]) -> np.ndarray:

@@ -14,6 +14,7 @@ import pytest
 from drywet.errors import ConfigError
 from drywet.kinds import build_model, get_kind, macs_per_sample
 from drywet.models import STRUCTURES, get_structure, lstm_param_count
+from tests.lstm_models import unsettle
 
 
 @pytest.mark.parametrize("name", sorted(STRUCTURES))
@@ -115,13 +116,7 @@ def big_model(units: int, skip: bool = True):
     off their initial values (fan-in scaled, as tests/lstm_models.py does) and its audio input gain
     raised, so every unit and gate matters."""
     model = build_model(get_structure(f"l1_u{units}_f32"), "sequence", seed=units, skip=skip)
-    rng = np.random.default_rng(units)
-    for layer in model.layers:
-        weights = layer.get_weights()
-        if weights:
-            scales = [0.5 if w.ndim == 1 else 0.5 / np.sqrt(w.shape[0]) for w in weights]
-            layer.set_weights([w + rng.normal(0.0, s, w.shape).astype(np.float32)
-                               for w, s in zip(weights, scales, strict=True)])
+    unsettle(model, units)
     kernel, recurrent, bias = model.get_layer("lstm_1").get_weights()
     model.get_layer("lstm_1").set_weights([kernel * np.float32(8.0), recurrent, bias])
     return model

@@ -257,8 +257,7 @@ def test_c_loop_uses_the_fitted_tanh():
 def test_without_a_compiler_the_numba_loop_runs(monkeypatch, tmp_path):
     monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
     monkeypatch.setenv("DRYWET_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(stream, "_KERNEL", None)
-    monkeypatch.setattr(stream, "_KERNEL_ERROR", None)
+    monkeypatch.setattr(stream, "KERNEL", stream.native.LazyLibrary(stream.KERNEL_SOURCE, stream._declare))
     weights = SequenceWeights.from_keras(model(1, 32, 1, True))
     assert SequenceStream(weights).loop == "numba" and "no-such-cc" in stream.kernel_error()
     x = material(0.1)

@@ -263,8 +263,9 @@ def test_c_activations_are_exact():
 
 
 def test_numba_without_a_compiler(monkeypatch):
-    monkeypatch.setattr(wavenet_stream, "_KERNEL", None)
-    monkeypatch.setattr(wavenet_stream, "_KERNEL_ERROR", "no C compiler (cc, gcc or clang) on PATH")
+    gone = wavenet_stream.native.LazyLibrary(wavenet_stream.KERNEL_SOURCE, wavenet_stream._declare)
+    gone.forget("no C compiler (cc, gcc or clang) on PATH")
+    monkeypatch.setattr(wavenet_stream, "KERNEL", gone)
     weights = random_weights(GATED, seed=5)
     x = noise(500)
     stream = WaveNetStream(weights)

@@ -22,13 +22,11 @@ plan of sizes, the weights packed in the order the loop walks them, the rings an
 from __future__ import annotations
 
 import ctypes
-import os
-import threading
 from pathlib import Path
 
 import numpy as np
 
-from drywet import native, show_progress
+from drywet import native, play_with_progress
 from drywet.errors import ConfigError
 from drywet.wavenet.arch import WaveNetConfig
 from drywet.wavenet.weights import WaveNetWeights
@@ -39,47 +37,26 @@ KERNEL_SOURCE = Path(__file__).with_name("wavenet_kernel.c")
 KERNEL_MAX_SOURCES = 4097  # MAX_SOURCES in wavenet_kernel.c: channels x kernel_size + 1 at most
 LOOPS = ("c", "numba")
 
-_KERNEL: ctypes.CDLL | None = None
-_KERNEL_ERROR: str | None = None
-_KERNEL_LOCK = threading.Lock()
+def _declare(lib: ctypes.CDLL) -> None:
+    ptr = ctypes.c_void_p
+    lib.drywet_wavenet.argtypes = [ptr, ptr, ptr, ptr, ptr, ctypes.c_long, ptr, ctypes.c_float,
+                                   ctypes.c_int, ptr, ctypes.c_long]
+    lib.drywet_wavenet.restype = ctypes.c_int
+    lib.drywet_wavenet_scratch_floats.argtypes = [ptr, ctypes.c_int]
+    lib.drywet_wavenet_scratch_floats.restype = ctypes.c_long
+    lib.drywet_wavenet_activations.argtypes = [ptr, ctypes.c_long, ptr, ptr]
 
 
-def kernel() -> ctypes.CDLL | None:
-    """The compiled C loop (compiled on first use, then read from the cache), or None when it cannot
-    be compiled (`kernel_error` says why)."""
-    global _KERNEL, _KERNEL_ERROR
-    with _KERNEL_LOCK:
-        if _KERNEL is None and _KERNEL_ERROR is None:
-            try:
-                lib = native.compile_library(KERNEL_SOURCE)
-            except OSError as e:
-                _KERNEL_ERROR = str(e)
-            else:
-                ptr = ctypes.c_void_p
-                lib.drywet_wavenet.argtypes = [ptr, ptr, ptr, ptr, ptr, ctypes.c_long, ptr, ctypes.c_float,
-                                               ctypes.c_int, ptr, ctypes.c_long]
-                lib.drywet_wavenet.restype = ctypes.c_int
-                lib.drywet_wavenet_scratch_floats.argtypes = [ptr, ctypes.c_int]
-                lib.drywet_wavenet_scratch_floats.restype = ctypes.c_long
-                lib.drywet_wavenet_activations.argtypes = [ptr, ctypes.c_long, ptr, ptr]
-                _KERNEL = lib
-    return _KERNEL
-
-
-def kernel_error() -> str | None:
-    """Why the C loop is not available (None when it is, or was never asked for)."""
-    return _KERNEL_ERROR
+KERNEL = native.LazyLibrary(KERNEL_SOURCE, _declare)  # KERNEL.get(): the loop, or None (KERNEL.error: why)
 
 
 def loop_for(config: WaveNetConfig) -> str:
     """The loop a stream of `config` runs in: "c", or "numba" where C cannot run it (no compiler, a
     layer over the C loop's inputs), or where $DRYWET_STREAM_LOOP says so."""
-    wanted = os.environ.get("DRYWET_STREAM_LOOP", "c").strip().lower()
-    if wanted not in LOOPS:
-        raise ConfigError(f"DRYWET_STREAM_LOOP must be one of {', '.join(LOOPS)}, got {wanted!r}")
+    wanted = native.wanted_loop(LOOPS)
     fits = all(a.channels * a.kernel_size + 1 <= KERNEL_MAX_SOURCES and a.input_size <= KERNEL_MAX_SOURCES
                for a in config.arrays)
-    return "c" if wanted == "c" and fits and kernel() is not None else "numba"
+    return "c" if wanted == "c" and fits and KERNEL.get() is not None else "numba"
 
 
 def activations(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -89,9 +66,9 @@ def activations(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     padded = np.zeros(-(-x.size // 8) * 8, np.float32)  # the C function takes whole vectors of 8
     padded[:x.size] = x
     tanh_out, sigmoid_out = np.empty_like(padded), np.empty_like(padded)
-    lib = kernel()
+    lib = KERNEL.get()
     if lib is None:
-        raise OSError(kernel_error())
+        raise OSError(KERNEL.error)
     lib.drywet_wavenet_activations(padded.ctypes.data, padded.size, tanh_out.ctypes.data, sigmoid_out.ctypes.data)
     return tanh_out[:x.size], sigmoid_out[:x.size]
 
@@ -180,7 +157,7 @@ class WaveNetStream:
             self._numba(self._plan, self._params, self._state, self._pos, x, y, self._head_scale, BLOCK,
                         self._scratch)
             return y
-        if kernel().drywet_wavenet(self._plan.ctypes.data, self._params.ctypes.data, self._state.ctypes.data,
+        if KERNEL.get().drywet_wavenet(self._plan.ctypes.data, self._params.ctypes.data, self._state.ctypes.data,
                                    self._pos.ctypes.data, x.ctypes.data, x.size, y.ctypes.data, self._head_scale,
                                    BLOCK, self._scratch.ctypes.data, self._scratch.size):
             raise ConfigError("the C WaveNet loop refused its layout")  # pragma: no cover
@@ -191,11 +168,4 @@ def run_wavenet(weights: WaveNetWeights, x: np.ndarray, progress: bool = False) 
     """The WaveNet's output for the whole mono signal `x` from silence (float32, same length);
     `progress` draws a progress bar on stderr."""
     audio = np.ascontiguousarray(x, np.float32).ravel()
-    stream = WaveNetStream(weights)
-    if not progress:
-        return stream.process(audio)
-    y = np.empty(audio.size, np.float32)
-    for i in range(0, audio.size, PROGRESS_BLOCK):
-        y[i:i + PROGRESS_BLOCK] = stream.process(audio[i:i + PROGRESS_BLOCK])
-        show_progress(min(i + PROGRESS_BLOCK, audio.size), audio.size, True)
-    return y
+    return play_with_progress(WaveNetStream(weights).process, audio, progress, PROGRESS_BLOCK)
