@@ -56,7 +56,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m benchmarks.run
 
-# Cross-check the exports against the plugins' own loaders: NAM's (neural-amp-modeler) for .nam, and
+# Cross-check the exports against the plugins' own loaders: NAM's (neural-amp-modeler) for .nam (LSTM and
+# WaveNet files), and
 # PyTorch's nn.LSTM + nn.Linear for the Proteus state dict. Both need PyTorch, so they live in a separate
 # environment; skipped with a message when the packages cannot be installed.
 test-nam:
@@ -64,7 +65,7 @@ test-nam:
 	    && $(NAMVENV)/bin/pip install --quiet neural-amp-modeler==0.13.0 tensorflow-cpu==2.21.0 \
 	       "keras>=3.10,<4" "numpy>=2.0,<2.5" "scipy>=1.14,<1.18" "soundfile>=0.12,<0.15" \
 	       "numba>=0.61,<0.69" pyyaml pytest; then \
-	  $(NAMVENV)/bin/python -m pytest -q -rs -p no:cacheprovider tests/test_export.py; \
+	  $(NAMVENV)/bin/python -m pytest -q -rs -p no:cacheprovider tests/test_export.py tests/test_wavenet.py; \
 	else echo "neural-amp-modeler could not be installed here; the NAM cross-check was skipped"; fi
 
 # The study on a two-CPU Ray cluster that the test starts in a loopback-only network namespace

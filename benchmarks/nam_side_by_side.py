@@ -3,7 +3,7 @@ wall-clock budget on the CPU and scored with the same ESR on the same test part.
 
     python -m benchmarks.nam_side_by_side run SPLIT... [--seconds 240] [--trainers drywet nam-lstm nam-wavenet]
         [--nam-threads 2] [--work DIR] [--out FILE]
-    python -m benchmarks.nam_side_by_side prepare RAW OUT     # align as capture does, then split
+    python -m benchmarks.nam_side_by_side prepare RAW OUT [--latency N]  # align as capture does (or at N), then split
     python -m benchmarks.nam_side_by_side bench EFFECT OUT    # a virtual bench take (params.yaml's bench), then prepare
 
 Run it with `.venv-nam/bin/python` (PyTorch, neural-amp-modeler and drywet's requirements: `make
@@ -117,9 +117,11 @@ def nam_learning_config(seconds: float) -> dict:
 # Preparing a split folder with the pipeline's own code
 
 
-def prepare(raw: Path, out: Path) -> dict:
-    """Align RAW (dry.wav, wet.wav) as `capture` does (the dry not high-passed) and split it into OUT
-    (params.yaml's split fractions); returns the alignment report, also written as OUT/align.json."""
+def prepare(raw: Path, out: Path, latency: float | None = None) -> dict:
+    """Align RAW (dry.wav, wet.wav) as `capture` does (the dry not high-passed), or at `latency`
+    samples given by hand (a chain's truth: both trainers then learn from the same, right
+    alignment), and split it into OUT (params.yaml's split fractions); returns the alignment
+    report, also written as OUT/align.json."""
     from dataclasses import replace
 
     from drywet.fileio import write_json
@@ -128,7 +130,7 @@ def prepare(raw: Path, out: Path) -> dict:
     from stages.align import align_take
     from stages.split import split_take
 
-    align = replace(load_section(AlignParams), **CAPTURE_ALIGN)
+    align = replace(load_section(AlignParams), **CAPTURE_ALIGN, **({} if latency is None else {"latency": latency}))
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="nsbs-aligned-") as tmp:
         report = align_take(raw, Path(tmp), align)
@@ -419,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("prepare", help="align (dry not high-passed) and split a RAW folder into OUT")
     p.add_argument("raw", type=Path)
     p.add_argument("out", type=Path)
+    p.add_argument("--latency", type=float, default=None, help="samples, by hand (default: found as capture does)")
     b = sub.add_parser("bench", help="record a bench effect (params.yaml's bench), align and split it into OUT")
     b.add_argument("effect")
     b.add_argument("out", type=Path)
@@ -435,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         work = args.work or Path(tempfile.mkdtemp(prefix="nam-side-by-side-"))
         return run(args.splits, args.trainers, args.seconds, work, args.out, args.nam_threads, args.drywet_model)
     if args.command == "prepare":
-        report = prepare(args.raw, args.out)
+        report = prepare(args.raw, args.out, args.latency)
     elif args.command == "bench":
         report = bench(args.effect, args.out)
     else:
