@@ -30,6 +30,16 @@ lands up to two samples late on plucked notes through such a drive. When the res
 earlier before its peak than the pulse's does (as a low-pass makes it), the rise time the narrow
 band adds to the pulse is taken off as well.
 
+The onset is then checked against a causal model of the chain (`causal_bound`): a least-squares
+predictor of the wet from the present and past 23 dry samples (each through x, x^2, x^3 and tanh),
+fitted at whole-sample shifts around the onset and scored on held-out audio, loses accuracy once the
+shift passes the true latency, most clearly after a 1st-order filter, whose first tap is its largest.
+The latency is never later than the latest shift that scores as well as the best (plucked notes
+through a 1st-order high-pass, drive and 1st-order low-pass, whose onset reads up to a sample late,
+are then found at the chain's delay). Where the score does not rise like a wall past its best (a
+4th-order low-pass's first taps are too small to be missed; a heavy drive on very predictable
+material scores earlier shifts better), the onset stands.
+
 Two kinds of chain are still found late, by about two samples: a band-pass or a 1.5 kHz low-pass
 before a very high-gain clipper, then a low-pass. Their true response starts with taps of 1-2%
 and 6-12% of its peak, hidden under the negative lobe of a non-causal pedestal that such a
@@ -83,6 +93,23 @@ FRAC_HALF_TAPS = 32  # fractional-delay filter: taps on each side of the target 
 FRAC_KAISER_BETA = 8.0  # its Kaiser window (about -80 dB side lobes)
 FRAC_EPS = 1e-6  # fractional parts closer than this (samples) to 0 or 1 count as integer
 FRAC_CHUNK = 1 << 20  # samples filtered at a time (bounds memory)
+CAUSAL_TAPS = 24  # causal predictor of the latency test: dry taps 0..23 samples back, each through ...
+CAUSAL_FEATURES = 4  # ... x, x^2, x^3 and tanh(x) (x in units of the loud dry's RMS), plus a constant
+CAUSAL_SHIFTS = (-3, 2)  # integer shifts tried, around the onset (samples)
+CAUSAL_BLOCK = 256  # rows are runs of this many consecutive samples (neighbouring shifts' targets and
+#                     their noise then differ in one sample per run)
+CAUSAL_ROWS = 240_000  # rows of the least-squares system, at most (evenly spread over the loud blocks)
+CAUSAL_LOUD_DB = -20.0  # blocks within this of the loud level (90th percentile block energy) are used
+CAUSAL_MIN_BLOCKS = 8  # blocks each of the fit and the held-out part need, at least
+CAUSAL_CHUNK = 64  # blocks built at a time (bounds memory to a few MiB)
+# Held-out error within CAUSAL_TOLERANCE of the best (or CAUSAL_FLOOR of the wet's power, -40 dB)
+# counts as good as the best. A fractional latency's interpolation puts a small precursor before the
+# chain's delay: its first whole sample cost up to 1.8 % in benchmarks.align_accuracy's cases, a whole
+# sample of a 1st-order chain's response 3 % or more; the tolerance sits between.
+CAUSAL_TOLERANCE = 0.02
+CAUSAL_FLOOR = 1e-4
+CAUSAL_WALL = 0.3  # the bound counts when two samples past it the error is this share above the best
+CAUSAL_RIDGE = 1e-9  # Tikhonov regularisation, relative to the mean diagonal of the normal matrix
 
 
 @dataclass(frozen=True)
@@ -304,6 +331,91 @@ def _onset_offset(whitened: np.ndarray, kernel: np.ndarray, m: int, center: floa
     return max(onset, bend - ONSET_BEND_SLACK) - widened * spread
 
 
+def _causal_rows(d: np.ndarray, w: np.ndarray, starts: np.ndarray, scale: float,
+                 shifts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Design f(dry[n - k]) (k = 0..CAUSAL_TAPS-1, then a constant) and targets wet[n + L] for every
+    shift L, for n in the blocks starting at `starts`; one column per sample n (row-major products
+    of this layout run several times faster than those of its transpose)."""
+    idx = starts[:, None] + np.arange(-(CAUSAL_TAPS - 1), CAUSAL_BLOCK)[None, :]
+    x = d[idx].astype(np.float64) / scale
+    feats = np.stack([x, x * x, x * x * x, np.tanh(x)])
+    windows = np.lib.stride_tricks.sliding_window_view(feats, CAUSAL_TAPS, axis=-1)  # (feature, block, sample, tap)
+    n = starts.size * CAUSAL_BLOCK
+    design = np.empty((CAUSAL_FEATURES * CAUSAL_TAPS + 1, n))
+    design[:-1] = windows.transpose(0, 3, 1, 2).reshape(-1, n)
+    design[-1] = 1.0
+    at = (starts[:, None] + np.arange(CAUSAL_BLOCK)[None, :]).reshape(-1)
+    return design, w[at[None, :] + shifts[:, None]].astype(np.float64)
+
+
+def causal_bound(dry: np.ndarray, wet: np.ndarray, estimate: float) -> int | None:
+    """The latest integer latency (samples) at which a causal predictor of the wet from the dry does
+    as well as at any shift near `estimate`; None when the test cannot tell.
+
+    For each shift L in estimate + CAUSAL_SHIFTS, wet[n + L] ~ sum_k w_k f(dry[n - k]) is fitted by
+    least squares on half of the loud blocks and its error measured on the other half (alternate
+    pairs of blocks). A shift later than the true latency hides the dry samples that shape the wet's
+    first taps from the predictor: its held-out error jumps (a 1st-order filter's first tap is its
+    largest). Earlier shifts cost only the predictor's far taps, so the error falls towards the
+    truth and jumps past it. The bound is the latest shift within CAUSAL_TOLERANCE (or
+    CAUSAL_FLOOR) of the best; it counts only when the shift two samples later costs CAUSAL_WALL
+    more and the best is not the earliest shift tried: a heavy drive's predictor also gains a little
+    from dry samples after the truth (they stand in for the cross terms it lacks), so on very
+    predictable material its error slopes down to earlier shifts (under 17 % over two samples in
+    benchmarks.align_accuracy's cases) instead of meeting a wall (39 % and more where it acted).
+    Held-out blocks no shift explains (error above their own energy: material the fit half never
+    showed) carry no timing and are left out.
+    """
+    d = np.asarray(dry)
+    w = np.asarray(wet)
+    k0 = math.floor(estimate)
+    shifts = np.arange(k0 + CAUSAL_SHIFTS[0], k0 + CAUSAL_SHIFTS[1] + 1)
+    block = CAUSAL_BLOCK
+    first = max(CAUSAL_TAPS - 1, -int(shifts[0]))
+    last = min(d.size - block, w.size - block - int(shifts[-1]))  # the last block's start, at most
+    n_blocks = (last - first) // block + 1 if last >= first else 0
+    if n_blocks < 4 * CAUSAL_MIN_BLOCKS:
+        return None
+    grid = d[first : first + n_blocks * block].reshape(n_blocks, block)
+    energy = np.einsum("ij,ij->i", grid, grid, dtype=np.float64)
+    loud = np.flatnonzero(energy >= np.percentile(energy, 90) * 10 ** (CAUSAL_LOUD_DB / 10))
+    loud = loud[energy[loud] > 0]
+    if loud.size > CAUSAL_ROWS // block:  # evenly spread, deterministic
+        loud = loud[np.linspace(0, loud.size - 1, CAUSAL_ROWS // block).round().astype(int)]
+    if loud.size < 4 * CAUSAL_MIN_BLOCKS:
+        return None
+    scale = math.sqrt(float(np.sum(energy[loud])) / (loud.size * block))
+    starts = first + block * loud
+    fit = (np.arange(starts.size) // 2) % 2 == 0
+    n_cols = CAUSAL_FEATURES * CAUSAL_TAPS + 1
+    gram = np.zeros((n_cols, n_cols))
+    cross = np.zeros((shifts.size, n_cols))
+    fitted = starts[fit]
+    for c in range(0, fitted.size, CAUSAL_CHUNK):
+        x, y = _causal_rows(d, w, fitted[c : c + CAUSAL_CHUNK], scale, shifts)
+        gram += x @ x.T
+        cross += y @ x.T
+    gram[np.diag_indices(n_cols)] += CAUSAL_RIDGE * float(np.trace(gram)) / n_cols
+    coef = np.linalg.solve(gram, cross.T)  # (column, shift)
+    held = starts[~fit]
+    err = np.empty((held.size, shifts.size))
+    power = np.empty((held.size, shifts.size))
+    for c in range(0, held.size, CAUSAL_CHUNK):
+        x, y = _causal_rows(d, w, held[c : c + CAUSAL_CHUNK], scale, shifts)
+        err[c : c + CAUSAL_CHUNK] = np.square(y - coef.T @ x).reshape(shifts.size, -1, block).sum(axis=2).T
+        power[c : c + CAUSAL_CHUNK] = np.square(y).reshape(shifts.size, -1, block).sum(axis=2).T
+    explained = np.any(err <= power, axis=1)
+    total = power[explained].sum(axis=0)
+    if np.sum(explained) < CAUSAL_MIN_BLOCKS or not np.all(total > 0):
+        return None
+    e = err[explained].sum(axis=0) / total
+    best = float(e.min())
+    i = int(np.flatnonzero(e <= best * (1 + CAUSAL_TOLERANCE) + CAUSAL_FLOOR)[-1])
+    if int(np.argmin(e)) == 0 or i + 2 >= e.size or e[i + 2] < best * (1 + CAUSAL_WALL) + CAUSAL_FLOOR:
+        return None
+    return int(shifts[i])
+
+
 def _peak_clarity_db(h: np.ndarray, index: int) -> float:
     """|h| at `index` over the robust spread (1.4826 x MAD) of h outside +-CLARITY_GUARD of it, dB."""
     rest = np.concatenate([h[: max(0, index - CLARITY_GUARD)], h[index + CLARITY_GUARD + 1 :]])
@@ -405,6 +517,10 @@ def estimate_alignment(
         tau += float(np.clip(_onset_offset(whitened, kernel, m, lag + tau, peak_sign), -ONSET_SEARCH, 0.0))
         if not subsample:
             tau = float(math.floor(tau + 0.25))  # one sample early rather than a fraction late
+        # Never later than the causal bound (see causal_bound); its own fraction when already earlier.
+        bound = causal_bound(d, w, tau)
+        if bound is not None:
+            tau = min(tau, float(bound))
         if abs(tau) >= lag:
             raise AlignmentError(
                 f"alignment onset on the edge of the search range (+-{range_ms:.1f} ms): the "

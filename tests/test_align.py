@@ -9,6 +9,7 @@ from scipy import signal
 from drywet.align import (
     Alignment,
     apply_alignment,
+    causal_bound,
     check_full_scale,
     check_lengths,
     clean_and_estimate,
@@ -358,3 +359,66 @@ def test_plucked_notes_with_rests_are_not_late(sr, seed, pickup_hz, polarity):
     _, _, al, _ = clean_and_estimate(dry, wet, sr, max_latency_ms=50.0, min_peak_clarity_db=25.0)
     assert al.polarity == polarity
     assert EARLY <= al.latency_samples - 137.0 <= LATE, al.latency_samples
+
+
+# --- the causal bound: a 1st-order filter chain whose onset alone lands a sample late ---------------
+
+
+def first_order_player_chain(x: np.ndarray, sr: int) -> np.ndarray:
+    """High-pass 80 Hz (1st order) -> +18 dB -> tanh drive with 12 dB of gain -> low-pass 4.5 kHz
+    (1st order) -> -14 dB: a drive whose low-pass's first tap is its largest."""
+    hp = signal.butter(1, 80.0, "highpass", fs=sr, output="sos")
+    lp = signal.butter(1, 4500.0, "lowpass", fs=sr, output="sos")
+    return 10 ** (-14 / 20) * signal.sosfilt(lp, np.tanh(10 ** (30 / 20) * signal.sosfilt(hp, x)))
+
+
+@pytest.fixture(scope="module")
+def notes() -> np.ndarray:
+    """4 s of isolated plucked notes at 48 kHz (a pickup's 2.5 kHz roll-off, hiss above it)."""
+    from benchmarks.make_recording import plucked_notes
+
+    return plucked_notes(4.0, 48000, 12, pickup_hz=2500.0)
+
+
+def first_order_wet(notes: np.ndarray, latency: float, polarity: int) -> np.ndarray:
+    from drywet.bench.chain import record
+
+    return record(first_order_player_chain(notes, 48000), 48000, latency, 0.0, polarity, -84.0, seed=13) + 0.05
+
+
+@pytest.mark.parametrize(("latency", "polarity"), [(137.0, 1), (211.3, -1)])
+def test_first_order_drive_chain_is_not_late(notes, latency, polarity):
+    """The onset of this chain's response is read about a sample late (+1.07 here); the causal
+    bound puts the latency back at or just before the chain's delay."""
+    _, _, al, _ = clean_and_estimate(notes, first_order_wet(notes, latency, polarity), 48000,
+                                     max_latency_ms=MAX_MS, min_peak_clarity_db=MIN_CLARITY)
+    assert al.polarity == polarity
+    assert EARLY <= al.latency_samples - latency <= LATE, al.latency_samples
+    whole = estimate_alignment(highpass(notes, 48000, 5.0), highpass(first_order_wet(notes, latency, polarity),
+                               48000, 5.0), 48000, MAX_MS, MIN_CLARITY, subsample=False)
+    assert whole.latency_samples == float(int(whole.latency_samples))  # align.subsample false: whole samples
+    assert EARLY <= whole.latency_samples - latency <= LATE
+
+
+def test_causal_bound_is_the_chain_delay(notes):
+    d = highpass(notes, 48000, 5.0)
+    w = highpass(first_order_wet(notes, 137.0, 1), 48000, 5.0)
+    assert causal_bound(d, w, 138.07) == 137  # from a late onset: the delay itself
+    assert causal_bound(d, w, 138.07) == causal_bound(d.copy(), w.copy(), 138.07)  # deterministic
+    assert causal_bound(d[:20000], w[:20000], 138.07) is None  # too little audio to tell
+
+
+@pytest.mark.parametrize(("latency", "polarity"), [(137.0, 1), (123.4, -1)])
+def test_pure_delay_stays_exact_with_the_causal_bound(notes, latency, polarity):
+    from drywet.bench.chain import delay as chain_delay
+
+    al = estimate_alignment(notes, polarity * 0.5 * chain_delay(notes, latency), 48000, MAX_MS, MIN_CLARITY)
+    assert al.latency_samples == pytest.approx(latency, abs=0.05)
+    assert al.polarity == polarity
+
+
+def test_a_given_latency_is_not_refined(notes):
+    wet = first_order_wet(notes, 137.0, 1)
+    al = estimate_alignment(highpass(notes, 48000, 5.0), highpass(wet, 48000, 5.0), 48000, MAX_MS, MIN_CLARITY,
+                            latency=138.5)
+    assert al.latency_samples == 138.5 and al.search_range_samples == 0

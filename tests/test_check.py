@@ -266,3 +266,18 @@ def test_sparse_partials_exact_delay_is_found_in_the_window():
 def test_honest_heavy_clipping_after_a_pre_emphasis_is_accepted():
     d = plucks(SECONDS, SR, seed=1)
     assert check_pair(d, np.clip(10.0 * chain(d, SR, 137.0), -1.0, 1.0), SR).ok
+
+
+def test_a_first_order_drive_chain_is_not_late():
+    """check runs the align stage's estimate, causal bound included: plucked notes through a 1st-order
+    HP 80 Hz -> tanh (x32) -> 1st-order LP 4.5 kHz chain, read a sample late by the onset alone."""
+    from benchmarks.make_recording import plucked_notes
+
+    d = plucked_notes(SECONDS, SR, 12, pickup_hz=2500.0)
+    hp = signal.butter(1, 80.0, "highpass", fs=SR, output="sos")
+    lp = signal.butter(1, 4500.0, "lowpass", fs=SR, output="sos")
+    w = delay(0.2 * signal.sosfilt(lp, np.tanh(31.6 * signal.sosfilt(hp, d))), 137.0)
+    w += 10 ** (NOISE_DBFS / 20) * np.random.default_rng(9).standard_normal(w.size)
+    r = check_pair(d, w, SR)
+    assert r.ok
+    assert in_window(r.latency_samples, 137.0)
