@@ -63,6 +63,7 @@ from scipy.ndimage import uniform_filter1d
 from scipy.optimize import minimize_scalar
 
 from drywet.errors import AlignmentError, ConfigError, InputError
+from drywet.params import AlignParams
 
 MIN_BLOCK_FFT = 1 << 16  # FFT size (samples) of one correlation block, at least
 BATCH_BLOCKS = 16  # blocks transformed together (bounds memory to a few MiB)
@@ -675,3 +676,17 @@ def clean_and_estimate(
         raise
     check_full_scale(dry, wet, found)
     return dry_f, wet_f, found, cleanup
+
+
+def align_pair(dry: np.ndarray, wet: np.ndarray, sr: int,
+               p: AlignParams) -> tuple[np.ndarray, np.ndarray, Alignment, CleanUp]:
+    """`clean_and_estimate` with params.yaml's `align` section, then `apply_alignment`: the aligned
+    dry (high-passed, or as recorded with `highpass_dry: false`, which is what a plugin feeds a
+    model) and wet, the alignment and what the clean-up found. The align stage and the capture's
+    trials both cut their audio with it."""
+    dry_f, wet_f, found, cleanup = clean_and_estimate(
+        dry, wet, sr, max_latency_ms=p.max_latency_ms, min_peak_clarity_db=p.min_peak_clarity_db,
+        subsample=p.subsample, latency=None if p.latency == "auto" else float(p.latency),
+        polarity=None if p.polarity == "auto" else int(p.polarity), highpass_hz=p.highpass_hz)
+    dry_a, wet_a = apply_alignment(dry_f if p.highpass_dry else dry.astype(dry_f.dtype), wet_f, found)
+    return dry_a, wet_a, found, cleanup

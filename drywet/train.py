@@ -244,18 +244,21 @@ def fit(structure: Structure, kind: str, cfg, train_ds, val_ds, steps_per_epoch:
         """Counts training batches and stops after the batch that crosses the time limit (only with
         one: a per-batch callback makes Keras wait for every batch)."""
 
-        count, first, last = 0, None, None
+        def __init__(self):
+            super().__init__()
+            self.count, self.first, self.last = 0, None, None
 
         def on_train_batch_end(self, batch, logs=None):
-            TimeLimit.count += 1
-            TimeLimit.last = time.perf_counter()
-            if TimeLimit.first is None:
-                TimeLimit.first = TimeLimit.last
-            if TimeLimit.last - t0 > time_limit_s:
+            self.count += 1
+            self.last = time.perf_counter()
+            if self.first is None:
+                self.first = self.last
+            if self.last - t0 > time_limit_s:
                 self.model.stop_training = True
 
-    if time_limit_s is not None:
-        callbacks.insert(0, TimeLimit())
+    limit = TimeLimit() if time_limit_s is not None else None
+    if limit is not None:
+        callbacks.insert(0, limit)
     if resume is not None:
 
         class SaveState(keras.callbacks.Callback):
@@ -278,9 +281,8 @@ def fit(structure: Structure, kind: str, cfg, train_ds, val_ds, steps_per_epoch:
     seconds = seconds0 + time.perf_counter() - t0
     if model is not plain:
         fused.plain_weights_into(model, plain)
-    steps = TimeLimit.count if time_limit_s is not None else (epochs_run - start) * (steps_per_epoch or 0)
-    step_seconds = ((TimeLimit.last - TimeLimit.first) / (TimeLimit.count - 1)
-                    if time_limit_s is not None and TimeLimit.count > 1 else None)
+    steps = limit.count if limit is not None else (epochs_run - start) * (steps_per_epoch or 0)
+    step_seconds = (limit.last - limit.first) / (limit.count - 1) if limit is not None and limit.count > 1 else None
     return FitResult(plain, seconds, epochs_run, best.best_epoch if best is not None else None, logs, steps,
                      step_seconds)
 

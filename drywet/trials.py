@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from drywet.align import apply_alignment, clean_and_estimate
+from drywet.align import align_pair
 from drywet.errors import ConfigError
 from drywet.kinds import KINDS, Audio, get_kind, get_structure, structures
 from drywet.params import AlignParams, SplitParams, TrainSequenceParams
@@ -27,7 +27,6 @@ TRAIN_SHARE = 0.85  # of the training budget, the share spent in training steps 
 MIN_EPOCHS, MAX_EPOCHS = 8, 60  # a full training validates at least MIN_EPOCHS times
 TRIAL_EPOCHS = 200  # at most: the time box ends a trial long before
 ESR_TIE = 0.02  # a bigger candidate must beat a smaller one's validation ESR by this share to win
-
 
 
 def capture_recipe(kind: str) -> dict:
@@ -79,11 +78,7 @@ def recipe(kind: str, base: TrainSequenceParams) -> TrainSequenceParams:
 def trial_audio(dry: np.ndarray, wet: np.ndarray, sr: int, align: AlignParams, split: SplitParams) -> Audio:
     """The training and validation parts as the align and split stages will cut them (the dry as
     recorded when `align.highpass_dry` is off), the validation part cut to VAL_SECONDS."""
-    dry_f, wet_f, found, _ = clean_and_estimate(
-        dry, wet, sr, max_latency_ms=align.max_latency_ms, min_peak_clarity_db=align.min_peak_clarity_db,
-        subsample=align.subsample, latency=None if align.latency == "auto" else float(align.latency),
-        polarity=None if align.polarity == "auto" else int(align.polarity), highpass_hz=align.highpass_hz)
-    d, w = apply_alignment(dry_f if align.highpass_dry else dry.astype(dry_f.dtype), wet_f, found)
+    d, w, _, _ = align_pair(dry, wet, sr, align)
     b = split_bounds(len(d), split.test_fraction, split.val_fraction, 1)
     v0, v1 = b.val[0], min(b.val[1], b.val[0] + int(VAL_SECONDS * sr))
     part = [np.ascontiguousarray(x, np.float32) for x in (d[:b.train[1]], w[:b.train[1]], d[v0:v1], w[v0:v1])]

@@ -9,6 +9,7 @@ command ends with a short summary read from the effect's metrics and `exports/NA
 
 from __future__ import annotations
 
+import dataclasses
 import filecmp
 import json
 import math
@@ -243,7 +244,7 @@ def choose_model(name: str, dry, wet, sr: int, minutes: float, root: Path = Path
     from drywet.trials import run_trial, trial_audio
 
     params = root / PARAMS
-    align = parse(AlignParams, {**load_section(AlignParams, params).__dict__, **CAPTURE_ALIGN}, "align")
+    align = dataclasses.replace(load_section(AlignParams, params), **CAPTURE_ALIGN)
     base = load_section(TrainSequenceParams, params)
     audio = trial_audio(dry, wet, sr, align, load_section(SplitParams, params))
     print(f"capture {name}: trying {len(CANDIDATES)} models for {trial_seconds:g} s each on "

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 
 from drywet import audio, knobs
-from drywet.align import apply_alignment, check_lengths, clean_and_estimate
+from drywet.align import align_pair, check_lengths
 from drywet.errors import InputError
 from drywet.fileio import write_json
 from drywet.params import AlignParams, load_section
@@ -50,21 +50,9 @@ def align_take(raw: Path, out: Path, p: AlignParams) -> dict:
         raise InputError(f"{raw / 'wet.wav'}: sample rate {sr_wet} Hz differs from dry ({sr} Hz)")
     check_lengths(len(dry), len(wet), int(round(p.max_latency_ms * 1e-3 * sr)), str(raw / "wet.wav"))
 
-    dry_f, wet_f, found, cleanup = clean_and_estimate(
-        dry,
-        wet,
-        sr,
-        max_latency_ms=p.max_latency_ms,
-        min_peak_clarity_db=p.min_peak_clarity_db,
-        subsample=p.subsample,
-        latency=None if p.latency == "auto" else float(p.latency),
-        polarity=None if p.polarity == "auto" else int(p.polarity),
-        highpass_hz=p.highpass_hz,
-    )
+    dry_a, wet_a, found, cleanup = align_pair(dry, wet, sr, p)
     if cleanup.wet_full_scale_fraction > audio.CLIP_WARN_FRACTION:
         warn(f"{raw / 'wet.wav'}: {100 * cleanup.wet_full_scale_fraction:.2f}% of samples are clipped at full scale")
-    # highpass_dry false: the model learns from the dry as recorded, which is what a plugin feeds it
-    dry_a, wet_a = apply_alignment(dry_f if p.highpass_dry else dry.astype(dry_f.dtype), wet_f, found)
     audio.write_wav(out / "dry.wav", dry_a, sr)
     audio.write_wav(out / "wet.wav", wet_a, sr)
     # What a model trained on this audio expects of new input: the same clean-up high-pass, or none.

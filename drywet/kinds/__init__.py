@@ -86,10 +86,10 @@ def plays_in_plugins(kind: str) -> bool:
 def playable(model, meta=None, label: str = "a plugin"):
     """The weights a plugin file of `label` holds for this model (its kind's `playable`); ConfigError
     (one line) for a kind that plays in no plugin."""
-    kind = get_kind(kind_of(model, meta))
-    if not plays_in_plugins(kind_of(model, meta)):
+    kind = kind_of(model, meta)
+    if not plays_in_plugins(kind):
         raise ConfigError(f"model '{model.name}': {FRAMED_REASON} (to export to {label})")
-    return kind.playable(model, meta)
+    return get_kind(kind).playable(model, meta)
 
 
 def build_model(structure: Structure, kind: str = "framed", seed: int = 0, skip: bool = False):

@@ -69,11 +69,11 @@ def build_model(structure: Structure, skip: bool = False):
     last_array = len(cfg.arrays) - 1
     for i, arr in enumerate(cfg.arrays):
         h = keras.layers.Conv1D(arr.channels, 1, use_bias=False, name=f"a{i}_rechannel")(y)
-        mid = 2 * arr.channels if arr.gated else arr.channels
         for j, d in enumerate(arr.dilations):
-            z = keras.layers.Conv1D(mid, arr.kernel_size, dilation_rate=d, padding="causal", name=f"a{i}_l{j}_conv")(h)
+            z = keras.layers.Conv1D(arr.mid, arr.kernel_size, dilation_rate=d, padding="causal",
+                                    name=f"a{i}_l{j}_conv")(h)
             z = keras.layers.Add(name=f"a{i}_l{j}_sum")(
-                [z, keras.layers.Conv1D(mid, 1, use_bias=False, name=f"a{i}_l{j}_mixer")(dry)])
+                [z, keras.layers.Conv1D(arr.mid, 1, use_bias=False, name=f"a{i}_l{j}_mixer")(dry)])
             if arr.gated:
                 a = keras.layers.Multiply(name=f"a{i}_l{j}_gate")(
                     [keras.activations.tanh(z[..., :arr.channels]), keras.activations.sigmoid(z[..., arr.channels:])])
