@@ -23,6 +23,8 @@ from pathlib import Path
 
 from benchmarks.make_recording import render
 from drywet.audio import write_wav
+from drywet.meta import ModelMeta
+from drywet.pipeline.contracts import AlignFile, QualityMetrics
 
 ROOT = Path(__file__).resolve().parents[1]
 # name -> (chain, seconds, seed)
@@ -60,12 +62,12 @@ def run_case(name: str, work: Path, extra: list[str]) -> dict:
     (work / f"{name}.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         return {"case": name, "error": (proc.stdout + proc.stderr).strip().splitlines()[-1], "wall_s": wall}
-    metrics = json.loads((repo / "metrics" / f"{name}.json").read_text())
-    align = json.loads((repo / "metrics" / "align" / f"{name}.json").read_text())
-    meta = json.loads((repo / "models" / name / "model.json").read_text())
+    metrics = QualityMetrics.load(repo / "metrics" / f"{name}.json").values
+    align = AlignFile.load(repo / "metrics" / "align" / f"{name}.json")
+    meta = ModelMeta.load(repo / "models" / name)
     chosen = [line.strip() for line in proc.stdout.splitlines() if " wins " in line or "validation ESR" in line]
-    return {"case": name, "model": f"{meta['kind']}/{meta['structure']}", "epochs": meta["epochs"],
-            "align_error": round(float(align["latency_samples"]) - float(truth["latency_samples"]), 3),
+    return {"case": name, "model": f"{meta.kind}/{meta.structure}", "epochs": meta.epochs,
+            "align_error": round(float(align.latency_samples) - float(truth["latency_samples"]), 3),
             "esr": metrics["esr"], "verdict": metrics.get("verdict"), "wall_s": round(wall, 1),
             "trials": chosen, "exports": metrics.get("exports")}
 

@@ -6,7 +6,7 @@ Other structures (--structures) with another frame size get the frame stage's se
     python -m benchmarks.framed_kernel_check data/split/sd1 data/frames/sd1 [--seeds 1 2 3]
         [--kernels keras cpu] [--structures l1_u32_f32 ...] [--epochs N] [--out FILE]
 
-`keras` is keras.layers.LSTM, one batch per graph call (the seed's loop); `cpu` drywet.cpu_lstm's
+`keras` is keras.layers.LSTM, one batch per graph call (the seed's loop); `cpu` drywet.lstm.cpu's
 kernel with 32 batches per call (the default). Both compute the same math.
 """
 
@@ -35,10 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     quiet_tensorflow()
     from benchmarks.split_fit import read_split, test_esr
     from drywet import train
+    from drywet.config import FrameParams, TrainParams, load_section
     from drywet.kinds import framed
     from drywet.models import get_structure
-    from drywet.params import FrameParams, TrainParams, load_section
-    from stages.train import load_index
+    from drywet.pipeline.train import load_index
 
     data = read_split(args.split)
     committed = load_index(args.frames)

@@ -14,7 +14,7 @@ aligned audio); `prepare` makes one from a RAW folder (dry.wav, wet.wav) with th
 Each trainer runs in its own process, one after the other (never two at once):
 
 - `drywet`: `--drywet-model` (KIND/STRUCTURE: the one `capture`'s trials chose for the recording;
-  default the 1x32 LSTM) with the capture's recipe for its kind (`drywet.workflow.capture_recipe`'s
+  default the 1x32 LSTM) with the capture's recipe for its kind (`drywet.trials.capture_recipe`'s
   overrides of params.yaml's `train_sequence`), its cosine schedule laid over the epochs that fit
   the budget. A short timing run (2 epochs of a tenth of the segments, counted
   in the budget and in `train wall s`) measures the pace; `drywet.train.fit` then trains the nearest
@@ -122,28 +122,28 @@ def prepare(raw: Path, out: Path, latency: float | None = None) -> dict:
     samples given by hand (a chain's truth: both trainers then learn from the same, right
     alignment), and split it into OUT (params.yaml's split fractions); returns the alignment
     report, also written as OUT/align.json."""
-    from dataclasses import replace
+    from dataclasses import asdict, replace
 
-    from drywet.fileio import write_json
-    from drywet.params import AlignParams, SplitParams, load_section
-    from drywet.workflow import CAPTURE_ALIGN
-    from stages.align import align_take
-    from stages.split import split_take
+    from drywet.check import CAPTURE_ALIGN
+    from drywet.config import AlignParams, SplitParams, load_section
+    from drywet.pipeline.align import align_take
+    from drywet.pipeline.contracts import AlignFile
+    from drywet.pipeline.split import split_take
 
     align = replace(load_section(AlignParams), **CAPTURE_ALIGN, **({} if latency is None else {"latency": latency}))
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="nsbs-aligned-") as tmp:
         report = align_take(raw, Path(tmp), align)
         split_take(Path(tmp), out, load_section(SplitParams))
-    write_json(out / "align.json", report)
-    return report
+    AlignFile({".": report}).save(out / "align.json")
+    return asdict(report)
 
 
 def bench(effect: str, out: Path) -> dict:
     """Record `effect` on the virtual bench (params.yaml's bench section), then `prepare` it."""
     from drywet import audio
     from drywet.bench import run_bench
-    from drywet.params import BenchParams, load_section
+    from drywet.config import BenchParams, load_section
 
     b = load_section(BenchParams)
     dry, wet, _ = run_bench(effect, b.duration_s, b.sample_rate, b.oversample, b.noise_dbfs, b.seed)
@@ -194,12 +194,11 @@ def run_drywet(split: Path, seconds: float, work: Path, model: str = DRYWET_MODE
 
     from benchmarks.split_fit import read_split
     from drywet import metrics, train
+    from drywet.config import TrainSequenceParams, load_raw, parse
     from drywet.inference import predict
     from drywet.kinds import get_kind, get_structure
     from drywet.meta import ModelMeta
-    from drywet.params import TrainSequenceParams, load_raw, parse
-    from drywet.trials import Candidate
-    from drywet.workflow import capture_recipe
+    from drywet.trials import Candidate, capture_recipe
 
     data = read_split(split)
     n_train, n_val = len(data.parts["train_dry"]), len(data.parts["val_dry"])

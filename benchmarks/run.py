@@ -6,10 +6,10 @@ Training: supervised examples per second (framed: frames; sequence: scored sampl
 over timed epochs after one warm-up epoch, through `drywet.train.fit` on the project's tf.data
 pipelines. Inference: real-time factor at 44.1 kHz through `drywet.inference.predict`, with TF's
 default thread pools and pinned to one thread (in a fresh interpreter). Synthetic audio throughout:
-an LSTM's cost does not depend on what it hears. A sequence model streams through drywet.stream's
+an LSTM's cost does not depend on what it hears. A sequence model streams through drywet.lstm.stream's
 compiled loop (one thread either way; its first call compiles the loop, which the untimed warm-up
-call absorbs). The sequence kind trains with drywet.fused's kernel and the framed kind with
-`train.kernel`'s default (drywet.cpu_lstm), as the train stage does (in this process TensorFlow
+call absorbs). The sequence kind trains with drywet.lstm.block's kernel and the framed kind with
+`train.kernel`'s default (drywet.lstm.cpu), as the train stage does (in this process TensorFlow
 keeps its default threads; `benchmarks.train_speed` sets them as the stage does).
 """
 
@@ -93,8 +93,8 @@ def training_signal(seconds: float, seed: int = 0) -> tuple[np.ndarray, np.ndarr
 
 def train_throughput(structure, kind: str, dry: np.ndarray, wet: np.ndarray, sizes: Sizes):
     """Fit 1 + sizes.epochs epochs; returns (model, supervised examples per second over the timed ones)."""
+    from drywet.config import FrameParams, TrainParams, TrainSequenceParams
     from drywet.kinds import Audio, get_kind
-    from drywet.params import FrameParams, TrainParams, TrainSequenceParams
     from drywet.train import fit
 
     k = get_kind(kind)

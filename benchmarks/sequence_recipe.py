@@ -29,9 +29,9 @@ def run_one(split: Path, structure_name: str, skip: bool, overrides: dict, log_d
     """Train one sequence model on `split` and score it on the test part."""
     from benchmarks.split_fit import read_split, test_esr
     from drywet import train
+    from drywet.config import TrainSequenceParams, load_raw, parse
     from drywet.kinds import sequence
     from drywet.models import get_structure
-    from drywet.params import TrainSequenceParams, load_raw, parse
 
     raw = dict(load_raw().get("train_sequence") or {})
     raw.update(overrides)

@@ -1,11 +1,11 @@
-"""Speed and accuracy of exact streaming (`drywet.stream`) on one thread: the C loop against the Numba
+"""Speed and accuracy of exact streaming (`drywet.lstm.stream`) on one thread: the C loop against the Numba
 loop (the fallback, and drywet's loop before the C one), side by side in one process, and both
 against the machine's multiply-add limit, as Markdown tables.
 
     python -m benchmarks.stream_speed [--seconds 60] [--repeats 5] [--check-seconds S] [--sizes 1x32 2x32 ...]
 
 For sequence models 1x16, 1x32 and 2x32 (and 2x16), each without and with the skip path (weights
-moved off their initial values and scaled by fan-in as a trained model's are: tests/lstm_models.py),
+moved off their initial values and scaled by fan-in as a trained model's are: benchmarks/lstm_models.py),
 on the virtual bench's dry program material at 44.1 kHz:
 
 - samples per second and real-time factor of each loop from the process's CPU time (best of
@@ -15,7 +15,7 @@ on the virtual bench's dry program material at 44.1 kHz:
   independent register accumulators, best of 5), divided by the model's multiply-adds per sample
   (4 x units x (inputs + units) per layer, + the head); the C loop's share of it;
 - the largest difference of each loop's output from the exact float64 carried-state run
-  (`drywet.stream.reference_sequence`) over the first --check-seconds (default: all of it);
+  (`drywet.lstm.stream.reference_sequence`) over the first --check-seconds (default: all of it);
 - apart, the first call's time in fresh interpreters: the C loop compiled into an empty cache, then
   loaded from it; the Numba loop compiled per width, then loaded from Numba's cache.
 
@@ -40,8 +40,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from benchmarks.lstm_models import sequence_model  # noqa: E402
 from benchmarks.process_speed import cpu_name, peak_macs_per_second  # noqa: E402
-from tests.lstm_models import sequence_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_RATE = 44100
@@ -59,7 +59,8 @@ def macs_per_sample(layers: int, units: int) -> int:
 _FIRST_CALL = """
 import time
 import numpy as np
-from drywet.stream import LstmLayer, SequenceStream, SequenceWeights
+from drywet.lstm.stream import SequenceStream
+from drywet.lstm.weights import LstmLayer, SequenceWeights
 units = {units}
 layer = LstmLayer(np.zeros((1, 4 * units), np.float32), np.zeros((units, 4 * units), np.float32),
                   np.zeros(4 * units, np.float32))
@@ -90,7 +91,7 @@ def timed(run, x: np.ndarray) -> tuple[float, float, np.ndarray]:
 
 
 def stream_with(loop: str, weights, x: np.ndarray) -> np.ndarray:
-    from drywet.stream import SequenceStream
+    from drywet.lstm.stream import SequenceStream
 
     os.environ["DRYWET_STREAM_LOOP"] = loop
     try:
@@ -114,7 +115,8 @@ def main() -> None:
     sizes = [tuple(int(v) for v in size.lower().split("x")) for size in args.sizes]
 
     from drywet.bench.material import make_dry
-    from drywet.stream import SequenceWeights, reference_sequence
+    from drywet.lstm.stream import reference_sequence
+    from drywet.lstm.weights import SequenceWeights
 
     first_calls = []
     for loop in () if args.no_first_call else ("c", "numba"):

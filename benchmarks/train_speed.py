@@ -7,16 +7,16 @@ Framed kind (the study's recipe: `frame.count` frames, batch 256, Adam, MSE), fr
   keras     the seed's path (`train.kernel: keras`): keras.layers.LSTM (a while_loop over the frame's steps)
   unroll    the same layer with unroll=True (one graph node per step)
   xla       unroll=True plus jit_compile=True (XLA)
-  fused     drywet.fused's BlockLSTM kernel (one op per pass over the frame)
+  fused     drywet.lstm.block's BlockLSTM kernel (one op per pass over the frame)
   spe       today's path with Keras's steps_per_execution=32 (32 batches per graph call)
   unroll-spe  unroll=True and steps_per_execution=32
   fused-spe   the fused kernel and steps_per_execution=32
-  cpu       drywet.cpu_lstm's C kernel (a frame at a time in cache, the batch in two halves on two threads)
+  cpu       drywet.lstm.cpu's C kernel (a frame at a time in cache, the batch in two halves on two threads)
   cpu-spe   the C kernel and steps_per_execution=32: what `train.kernel: cpu` (the default) trains with
   b2048     today's path at batch 2048 (not the seed's batch; listed for scale only)
 Sequence kind (the `train_sequence` recipe's shapes: segments of 2048, batch 32), scored samples/s:
   keras     keras.layers.LSTM over each segment
-  fused     drywet.fused's BlockLSTM kernel, what `train` uses
+  fused     drywet.lstm.block's BlockLSTM kernel, what `train` uses
   torch     PyTorch's nn.LSTM + nn.Linear with Adam, the engine of NAM and Automated-GuitarAmpModelling,
             run by the --torch interpreter (e.g. the .venv-nam of `make test-nam`); skipped without it
 Every variant trains the same model from the same initial weights on the same synthetic signal
@@ -71,9 +71,9 @@ def _framed(structure, variant: str, frames: int, epochs: int) -> tuple[float, f
     """(frames/s by the wall clock, frames per CPU-second) of `variant`."""
     import keras
 
-    from drywet.fused import fused_twin
     from drywet.kinds.common import make_esr_metric
     from drywet.kinds.framed import build_model, framed_dataset
+    from drywet.lstm.kernels import twin
     from drywet.train import set_determinism
 
     set_determinism(1)
@@ -90,9 +90,9 @@ def _framed(structure, variant: str, frames: int, epochs: int) -> tuple[float, f
             if isinstance(layer, keras.layers.LSTM):
                 layer.unroll = True
     if variant in ("fused", "fused-spe"):
-        model = fused_twin(model)
+        model = twin(model, "block")
     if variant in ("cpu", "cpu-spe"):
-        model = fused_twin(model, kernel="cpu")
+        model = twin(model, "cpu")
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse", metrics=[make_esr_metric(0)],
                   jit_compile=variant == "xla", steps_per_execution=32 if variant.endswith("spe") else 1)
     ds = framed_dataset(dry, wet, starts, structure.frame, batch, 1)
@@ -137,8 +137,8 @@ def _epoch_clock():
 def _sequence(structure, variant: str, segments: int, epochs: int, segment: int, warmup: int, batch: int) -> float:
     import keras
 
-    from drywet.fused import fused_twin
     from drywet.kinds.sequence import build_model, sequence_loss
+    from drywet.lstm.kernels import twin
     from drywet.train import set_determinism
 
     set_determinism(1)
@@ -148,7 +148,7 @@ def _sequence(structure, variant: str, segments: int, epochs: int, segment: int,
     keras.utils.set_random_seed(1)
     model = build_model(structure)
     if variant == "fused":
-        model = fused_twin(model)
+        model = twin(model, "block")
     model.compile(optimizer=keras.optimizers.Adam(5e-3), loss=sequence_loss(warmup, "mse"))
     model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
     t = time.perf_counter()

@@ -1,7 +1,7 @@
 """drywet: learn an analog guitar effect from a dry and a wet recording with Keras LSTMs.
 
-Besides the version, the package holds two helpers every layer may use (it imports nothing of drywet):
-`quiet_tensorflow` and `show_progress`."""
+Besides the version, the package holds `quiet_tensorflow`, which every layer may use (it imports
+nothing of drywet)."""
 
 import os
 import sys
@@ -31,30 +31,3 @@ def quiet_tensorflow() -> None:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
-
-
-def show_progress(done: int, total: int, enabled: bool) -> None:
-    """Redraw a 30-character progress bar on standard error (`done` of `total` units, a newline
-    once done); nothing when not `enabled`."""
-    if enabled:
-        width = 30
-        filled = int(width * done / max(total, 1))
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {100 * done / max(total, 1):5.1f}%")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
-def play_with_progress(process, audio, progress: bool, block: int = 1 << 16):
-    """`process(audio)` for a stream's `process` (state carried from call to call): in one call, or
-    with `progress` in blocks of `block` samples with a progress bar on standard error (the same
-    output either way)."""
-    if not progress:
-        return process(audio)
-    import numpy as np
-
-    y = np.empty(audio.size, np.float32)
-    for i in range(0, audio.size, block):
-        y[i:i + block] = process(audio[i:i + block])
-        show_progress(min(i + block, audio.size), audio.size, True)
-    return y

@@ -1,7 +1,7 @@
-"""`python -m drywet`: see drywet.cli."""
+"""`python -m drywet`: see drywet.app.cli."""
 
 import sys
 
-from drywet.cli import main
+from drywet.app.cli import main
 
 sys.exit(main())

@@ -53,6 +53,7 @@ blocks whatever the length of the recording.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -62,8 +63,8 @@ from scipy import signal
 from scipy.ndimage import uniform_filter1d
 from scipy.optimize import minimize_scalar
 
+from drywet.config import AlignParams
 from drywet.errors import AlignmentError, ConfigError, InputError
-from drywet.params import AlignParams
 
 MIN_BLOCK_FFT = 1 << 16  # FFT size (samples) of one correlation block, at least
 BATCH_BLOCKS = 16  # blocks transformed together (bounds memory to a few MiB)
@@ -176,14 +177,15 @@ def search_range_samples(max_latency_ms: float, sr: int) -> int:
     return max(1, math.ceil(max_latency_ms * sr / 1000.0 - 1e-9))
 
 
-def check_lengths(n_dry: int, n_wet: int, max_latency_samples: int, name: str) -> None:
-    """Raise InputError when dry and wet lengths (samples) differ by more than the search range."""
+def check_lengths(n_dry: int, n_wet: int, max_latency_samples: int, name: str, sr: int) -> None:
+    """Raise InputError when dry and wet lengths (samples at `sr` Hz) differ by more than the search
+    range, in seconds, with the fix."""
     diff = abs(int(n_dry) - int(n_wet))
     if diff > max_latency_samples:
         raise InputError(
-            f"{name}: dry has {n_dry} samples and wet {n_wet}; they differ by {diff} samples, more "
-            f"than the alignment search range ({max_latency_samples} samples): not the same take?"
-        )
+            f"{name}: the dry lasts {n_dry / sr:.3f} s and the wet {n_wet / sr:.3f} s; they differ by "
+            f"{diff / sr:.3f} s, more than the alignment search range ({max_latency_samples / sr:.3f} s): trim "
+            "both to the same take (same start, same end)")
 
 
 def _sumsq_parts(x: np.ndarray, mean: float, head: int, tail: int) -> tuple[float, np.ndarray, np.ndarray]:
@@ -349,28 +351,13 @@ def _causal_rows(d: np.ndarray, w: np.ndarray, starts: np.ndarray, scale: float,
     return design, w[at[None, :] + shifts[:, None]].astype(np.float64)
 
 
-def causal_bound(dry: np.ndarray, wet: np.ndarray, estimate: float) -> int | None:
-    """The latest integer latency (samples) at which a causal predictor of the wet from the dry does
-    as well as at any shift near `estimate`; None when the test cannot tell.
-
-    For each shift L in estimate + CAUSAL_SHIFTS, wet[n + L] ~ sum_k w_k f(dry[n - k]) is fitted by
-    least squares on half of the loud blocks and its error measured on the other half (alternate
-    pairs of blocks). A shift later than the true latency hides the dry samples that shape the wet's
-    first taps from the predictor: its held-out error jumps (a 1st-order filter's first tap is its
-    largest). Earlier shifts cost only the predictor's far taps, so the error falls towards the
-    truth and jumps past it. The bound is the latest shift within CAUSAL_TOLERANCE (or
-    CAUSAL_FLOOR) of the best; it counts only when the shift two samples later costs CAUSAL_WALL
-    more and the best is not the earliest shift tried: a heavy drive's predictor also gains a little
-    from dry samples after the truth (they stand in for the cross terms it lacks), so on very
-    predictable material its error slopes down to earlier shifts (under 17 % over two samples in
-    benchmarks.align_accuracy's cases) instead of meeting a wall (39 % and more where it acted).
-    Held-out blocks no shift explains (error above their own energy: material the fit half never
-    showed) carry no timing and are left out.
-    """
+def causal_errors(dry: np.ndarray, wet: np.ndarray, shifts: np.ndarray) -> np.ndarray | None:
+    """Held-out error / energy of the causal predictor of wet[n + L] from dry[n - k] (CAUSAL_TAPS
+    taps of x, x^2, x^3, tanh(x)) for each shift L in `shifts` (see `causal_bound`); None when the
+    loud blocks are too few to fit and score it."""
     d = np.asarray(dry)
     w = np.asarray(wet)
-    k0 = math.floor(estimate)
-    shifts = np.arange(k0 + CAUSAL_SHIFTS[0], k0 + CAUSAL_SHIFTS[1] + 1)
+    shifts = np.asarray(shifts, dtype=np.int64)
     block = CAUSAL_BLOCK
     first = max(CAUSAL_TAPS - 1, -int(shifts[0]))
     last = min(d.size - block, w.size - block - int(shifts[-1]))  # the last block's start, at most
@@ -409,7 +396,44 @@ def causal_bound(dry: np.ndarray, wet: np.ndarray, estimate: float) -> int | Non
     total = power[explained].sum(axis=0)
     if np.sum(explained) < CAUSAL_MIN_BLOCKS or not np.all(total > 0):
         return None
-    e = err[explained].sum(axis=0) / total
+    return err[explained].sum(axis=0) / total
+
+
+def direction_errors(dry: np.ndarray, wet: np.ndarray, latency: float) -> tuple[float, float] | None:
+    """(wet from dry, dry from wet): the causal predictor's least held-out error over the shifts
+    around `latency` (and around minus it for the reverse); None when either cannot be measured. A
+    pair's input is the side that predicts the other better: the effect loses what it clips."""
+    k = math.floor(latency)
+    forward = causal_errors(dry, wet, np.arange(k + CAUSAL_SHIFTS[0], k + CAUSAL_SHIFTS[1] + 2))
+    reverse = causal_errors(wet, dry, np.arange(-k + CAUSAL_SHIFTS[0], -k + CAUSAL_SHIFTS[1] + 2))
+    if forward is None or reverse is None:
+        return None
+    return float(forward.min()), float(reverse.min())
+
+
+def causal_bound(dry: np.ndarray, wet: np.ndarray, estimate: float) -> int | None:
+    """The latest integer latency (samples) at which a causal predictor of the wet from the dry does
+    as well as at any shift near `estimate`; None when the test cannot tell.
+
+    For each shift L in estimate + CAUSAL_SHIFTS, wet[n + L] ~ sum_k w_k f(dry[n - k]) is fitted by
+    least squares on half of the loud blocks and its error measured on the other half (alternate
+    pairs of blocks). A shift later than the true latency hides the dry samples that shape the wet's
+    first taps from the predictor: its held-out error jumps (a 1st-order filter's first tap is its
+    largest). Earlier shifts cost only the predictor's far taps, so the error falls towards the
+    truth and jumps past it. The bound is the latest shift within CAUSAL_TOLERANCE (or
+    CAUSAL_FLOOR) of the best; it counts only when the shift two samples later costs CAUSAL_WALL
+    more and the best is not the earliest shift tried: a heavy drive's predictor also gains a little
+    from dry samples after the truth (they stand in for the cross terms it lacks), so on very
+    predictable material its error slopes down to earlier shifts (under 17 % over two samples in
+    benchmarks.align_accuracy's cases) instead of meeting a wall (39 % and more where it acted).
+    Held-out blocks no shift explains (error above their own energy: material the fit half never
+    showed) carry no timing and are left out.
+    """
+    k0 = math.floor(estimate)
+    shifts = np.arange(k0 + CAUSAL_SHIFTS[0], k0 + CAUSAL_SHIFTS[1] + 1)
+    e = causal_errors(dry, wet, shifts)
+    if e is None:
+        return None
     best = float(e.min())
     i = int(np.flatnonzero(e <= best * (1 + CAUSAL_TOLERANCE) + CAUSAL_FLOOR)[-1])
     if int(np.argmin(e)) == 0 or i + 2 >= e.size or e[i + 2] < best * (1 + CAUSAL_WALL) + CAUSAL_FLOOR:
@@ -688,5 +712,6 @@ def align_pair(dry: np.ndarray, wet: np.ndarray, sr: int,
         dry, wet, sr, max_latency_ms=p.max_latency_ms, min_peak_clarity_db=p.min_peak_clarity_db,
         subsample=p.subsample, latency=None if p.latency == "auto" else float(p.latency),
         polarity=None if p.polarity == "auto" else int(p.polarity), highpass_hz=p.highpass_hz)
-    dry_a, wet_a = apply_alignment(dry_f if p.highpass_dry else dry.astype(dry_f.dtype), wet_f, found)
+    kept = dataclasses.replace(found, polarity=1) if p.keep_polarity else found  # the wet's inversion stays
+    dry_a, wet_a = apply_alignment(dry_f if p.highpass_dry else dry.astype(dry_f.dtype), wet_f, kept)
     return dry_a, wet_a, found, cleanup

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,18 +48,44 @@ def _channel_index(path: Path, n_ch: int, channel: int | None) -> int:
     return channel
 
 
-def wav_info(path: str | os.PathLike, channel: int | None = None) -> tuple[int, int]:
-    """(frames, sample rate) of an audio file, with `read_wav`'s checks of the file and the channel,
-    without reading the samples."""
+@dataclass(frozen=True)
+class AudioInfo:
+    """What an audio file's header says: its length (frames), rate (Hz) and channels."""
+
+    frames: int
+    sample_rate: int
+    channels: int
+
+
+def info(path: str | os.PathLike) -> AudioInfo:
+    """An audio file's length, rate and channels, without reading the samples; InputError when the
+    file is missing or unreadable."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found")
     try:
-        info = sf.info(str(path))
+        found = sf.info(str(path))
     except Exception as exc:  # soundfile raises several types for broken files
         raise InputError(f"{path}: unreadable audio file ({exc})") from None
-    _channel_index(path, info.channels, channel)
-    return int(info.frames), int(info.samplerate)
+    return AudioInfo(int(found.frames), int(found.samplerate), int(found.channels))
+
+
+def wav_info(path: str | os.PathLike, channel: int | None = None) -> tuple[int, int]:
+    """(frames, sample rate) of an audio file, with `read_wav`'s checks of the file and the channel,
+    without reading the samples."""
+    found = info(path)
+    _channel_index(Path(path), found.channels, channel)
+    return found.frames, found.sample_rate
+
+
+def read_channels(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Every channel of an audio file as stored, (frames, channels) float64, and its rate; no checks
+    of the samples (for comparing two files)."""
+    try:
+        data, sr = sf.read(str(path), always_2d=True)
+    except Exception as exc:  # soundfile raises several types for broken files
+        raise InputError(f"{path}: unreadable audio file ({exc})") from None
+    return data, int(sr)
 
 
 def read_wav_blocks(path: str | os.PathLike, channel: int | None = None,
@@ -124,6 +152,13 @@ def _float_wav_header(frames: int, sr: int) -> bytes:
     chunks += b"fact" + struct.pack("<II", 4, int(frames))
     chunks += b"data" + struct.pack("<I", size)
     return b"RIFF" + struct.pack("<I", 4 + len(chunks) + size) + b"WAVE" + chunks
+
+
+def pcm16_wav_bytes(x: np.ndarray, sr: int) -> bytes:
+    """A 16-bit PCM WAV file of `x` (1-D mono or frames x channels, full scale = 1.0) as bytes."""
+    buf = io.BytesIO()
+    sf.write(buf, x, int(sr), format="WAV", subtype="PCM_16")
+    return buf.getvalue()
 
 
 def write_wav(path: str | os.PathLike, x: np.ndarray, sr: int, subtype: str = "FLOAT") -> None:

@@ -1,7 +1,9 @@
 """Capture checks: how good a model of this recording can be, and a verdict on how good it is.
 
-A model cannot predict the noise in its target, so the noise floor heard in the recording's quiet
-parts sets the best ESR any model can reach (`esr_floor`). Where the dry signal plays one section
+A model cannot predict the part of its target's noise that its input does not explain, so what a
+linear filter of the dry leaves of the wet in the recording's quiet parts sets the best ESR any
+model can reach (`esr_floor`): the gear's own amplification of the DI's hiss is learnable, and left
+out. Where the dry signal plays one section
 twice, the two wet takes of it show how repeatable the capture is (`repeat_esr`): a pedal whose
 knob moved, or a drifting chain, makes them differ. The verdict reads the test ESR against the
 bands Neural Amp Modeler prints after training. Pure functions on numpy arrays.
@@ -25,6 +27,11 @@ VERDICT_WORST = "something seems to have gone wrong"
 NOISE_WINDOW_S = 0.05  # windows the noise floor is measured over (50 ms: several periods of 82 Hz)
 NOISE_QUANTILE = 0.02  # the quietest 2 % of windows stand for the noise floor
 DIGITAL_SILENCE = 1e-20  # mean square below this is digital silence (padding), not noise
+# Dry taps (samples from the aligned position) of the filter the floor leaves out: long enough for a
+# cabinet's impulse response, so what a model can learn of it is not counted as noise.
+FLOOR_TAPS = (-4, 252)
+FLOOR_ROWS = 200_000  # samples that filter is fitted on, at most (evenly spread over the quiet windows)
+FLOOR_CHUNK = 16_384  # rows built at a time (bounds memory to a few tens of MiB)
 
 REPEAT_MIN_S = 0.25  # shortest repeated section looked for
 REPEAT_MAX_DIFF = 1e-3  # the two dry copies count as the same input below this ESR
@@ -75,12 +82,63 @@ def noise_floor_dbfs(x: np.ndarray, sr: int) -> float:
     return float(10.0 * np.log10(p)) if np.isfinite(p) and p > 0 else float("nan")
 
 
-def esr_floor(x: np.ndarray, sr: int) -> float:
-    """Noise energy / signal energy of `x`: the ESR of a model that predicts everything but the
-    noise, so no model scores better on this target (assumes the noise runs through the take)."""
-    x = np.asarray(x, dtype=np.float64)
-    total = float(np.mean(np.square(x))) if x.size else 0.0
-    p = noise_power(x, sr)
+def _quiet_windows(x: np.ndarray, n_win: int, quantile: float) -> np.ndarray:
+    """Indices of the quietest `quantile` of `x`'s n_win-sample windows (digital silence left out)."""
+    power = _window_power(x, n_win)
+    ok = np.flatnonzero(power > DIGITAL_SILENCE)
+    k = int(np.ceil(quantile * ok.size))
+    return ok[np.argsort(power[ok], kind="stable")[:k]]
+
+
+def unexplained_power(dry: np.ndarray, wet: np.ndarray, sr: int, window_s: float = NOISE_WINDOW_S,
+                      quantile: float = NOISE_QUANTILE) -> float:
+    """Mean square of the wet's quietest `quantile` of `window_s` windows less what a linear filter of
+    the aligned dry (taps FLOOR_TAPS, least squares over those windows) explains there: the noise the
+    DI does not explain (the interface's, the gear's own), not the DI's hiss the gear amplifies, which
+    a model learns. NaN when no window qualifies."""
+    d = np.asarray(dry, dtype=np.float64)
+    w = np.asarray(wet, dtype=np.float64)
+    n = min(d.size, w.size)
+    n_win = max(1, int(round(window_s * sr)))
+    quiet = _quiet_windows(w[:n], n_win, quantile) if n >= n_win else np.array([], dtype=int)
+    if quiet.size == 0:
+        return float("nan")
+    at = (quiet[:, None] * n_win + np.arange(n_win)[None, :]).reshape(-1)
+    if at.size > FLOOR_ROWS:
+        at = at[np.linspace(0, at.size - 1, FLOOR_ROWS).round().astype(int)]
+    lo = FLOOR_TAPS[0]
+    hi = min(FLOOR_TAPS[1], lo + at.size // 4)  # a short take's few quiet samples fit a shorter filter
+    if hi - lo < 8:  # too few samples to fit any filter honestly
+        return float("nan")
+    padded = np.pad(d[:n], (hi, -lo))  # dry[i - k] for k in lo..hi-1 sits at padded[i - k + hi]
+    taps = hi - np.arange(lo, hi)[None, :]
+
+    def rows(c: int) -> tuple[np.ndarray, np.ndarray]:
+        part = at[c:c + FLOOR_CHUNK]
+        return padded[part[:, None] + taps], w[part]
+
+    gram, cross = np.zeros((hi - lo, hi - lo)), np.zeros(hi - lo)
+    for c in range(0, at.size, FLOOR_CHUNK):
+        x, y = rows(c)
+        gram += x.T @ x
+        cross += x.T @ y
+    gram[np.diag_indices(hi - lo)] += 1e-9 * float(np.trace(gram)) / (hi - lo) + 1e-300
+    coef = np.linalg.solve(gram, cross)
+    residual = 0.0
+    for c in range(0, at.size, FLOOR_CHUNK):
+        x, y = rows(c)
+        residual += float(np.sum(np.square(y - x @ coef)))
+    return residual / at.size
+
+
+def esr_floor(dry: np.ndarray, wet: np.ndarray, sr: int) -> float:
+    """Unexplained noise energy (`unexplained_power`) / signal energy of the aligned `wet`: the ESR
+    of a model that predicts everything but that noise, so no model scores better on this target
+    (assumes the noise runs through the take). The check, the align stage and the capture's
+    summary all report this one number for the whole aligned take."""
+    w = np.asarray(wet, dtype=np.float64)
+    total = float(np.mean(np.square(w))) if w.size else 0.0
+    p = unexplained_power(dry, w, sr)
     if not (total > 0 and np.isfinite(p)):
         return float("nan")
     return p / total
@@ -211,7 +269,7 @@ def repeat_esr(wet: np.ndarray, repeat: Repeat) -> float:
     return esr_between(a, b)
 
 
-def _sig(value: float, digits: int = 4) -> float | None:
+def sig(value: float, digits: int = 4) -> float | None:
     """`value` to `digits` significant digits (JSON-friendly: NaN becomes None)."""
     if value is None or not np.isfinite(value):
         return None
@@ -226,14 +284,14 @@ def capture_checks(dry: np.ndarray, target: np.ndarray, sr: int, esr: float) -> 
     in Neural Amp Modeler's words.
     """
     out: dict = {
-        "noise_floor_dbfs": _sig(noise_floor_dbfs(target, sr)),
-        "esr_floor": _sig(esr_floor(target, sr)),
+        "noise_floor_dbfs": sig(noise_floor_dbfs(target, sr)),
+        "esr_floor": sig(esr_floor(dry, target, sr)),
         "verdict": verdict(esr),
     }
     rep = find_repeat(dry, sr)
     if rep is not None:
-        out["repeat_esr"] = _sig(repeat_esr(target, rep))
-        out["repeat_seconds"] = _sig(rep.length / sr)
+        out["repeat_esr"] = sig(repeat_esr(target, rep))
+        out["repeat_seconds"] = sig(rep.length / sr)
     return out
 
 
@@ -248,14 +306,14 @@ def capture_checks_parts(dry: np.ndarray, target: np.ndarray, sr: int, esr: floa
     noise = signal = 0.0
     for a, b in spans:
         t = np.asarray(target[a:b], dtype=np.float64)
-        p = noise_power(t, sr)
+        p = unexplained_power(dry[a:b], t, sr)
         if np.isfinite(p):
             noise += p * t.size
         signal += float(np.sum(np.square(t)))
     n = max(1, spans[-1][1] - spans[0][0])
     out: dict = {
-        "noise_floor_dbfs": _sig(10.0 * np.log10(noise / n)) if noise > 0 else None,
-        "esr_floor": _sig(noise / signal) if noise > 0 and signal > 0 else None,
+        "noise_floor_dbfs": sig(10.0 * np.log10(noise / n)) if noise > 0 else None,
+        "esr_floor": sig(noise / signal) if noise > 0 and signal > 0 else None,
         "verdict": verdict(esr),
     }
     worst = None
@@ -266,6 +324,6 @@ def capture_checks_parts(dry: np.ndarray, target: np.ndarray, sr: int, esr: floa
             if worst is None or value > worst[0]:
                 worst = (value, rep.length / sr)
     if worst is not None:
-        out["repeat_esr"] = _sig(worst[0])
-        out["repeat_seconds"] = _sig(worst[1])
+        out["repeat_esr"] = sig(worst[0])
+        out["repeat_seconds"] = sig(worst[1])
     return out

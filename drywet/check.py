@@ -14,27 +14,30 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from drywet import capture
 from drywet.align import (
     Alignment,
-    apply_alignment,
+    align_pair,
     check_lengths,
-    clean_and_estimate,
+    direction_errors,
     estimate_alignment,
     full_scale_fraction,
     highpass,
     search_range_samples,
 )
 from drywet.audio import CLIP_WARN_FRACTION, SILENCE_DBFS
+from drywet.config import AlignParams
 from drywet.errors import AlignmentError, InputError
 
-# The align section's values in params.yaml: the pipeline would judge the pair with these.
-MAX_LATENCY_MS = 50.0  # search range, both directions (ms)
-MIN_PEAK_CLARITY_DB = 25.0  # alignment peak over the spread of the rest of the window (dB)
-HIGHPASS_HZ = 5.0  # clean-up high-pass corner (Hz)
+# Outside a drywet repository (no params.yaml), the align section's shipped values.
+DEFAULT_ALIGN = AlignParams(max_latency_ms=50.0, min_peak_clarity_db=25.0)
+# A capture's own overrides of the align section: its dry is fed to the model exactly as a plugin
+# feeds it (not high-passed), so what plays is what was scored.
+CAPTURE_ALIGN = {"highpass_dry": False}
 
 MIN_SECONDS = 2.0  # shorter takes are refused: too little to split into train, validation and test
 SHORT_SECONDS = 60.0  # shorter takes get a note: a model learns from minutes of varied playing
@@ -42,6 +45,12 @@ DRY_CLIP_FRACTION = 1e-4  # a dry with more of its samples at full scale than th
 ESR_FLOOR_NOTE = 0.01  # an ESR floor above this gets a note (Neural Amp Modeler's "great" is < 0.01)
 REPEAT_ESR_NOTE = 0.01  # two takes of a repeated passage differing more than this get a note
 LAX_CLARITY_DB = -1e9  # clarity threshold of the second look that fills in the numbers of a refusal
+# Swapped files: an output before its input by more than SWAP_LATENCY samples (a causal chain's
+# fractional estimate may sit a sample early), or, nearer zero latency, a dry that the wet predicts
+# clearly better (SWAP_RATIO of the error) than the wet is predicted from the dry.
+SWAP_LATENCY = 2.0
+SWAP_RATIO = 0.6
+SWAP_HINT = "pass them the other way round (the dry is the DI that went into the gear, the wet its output)"
 
 
 @dataclass(frozen=True)
@@ -118,15 +127,14 @@ def check_pair(
     dry: np.ndarray,
     wet: np.ndarray,
     sr: int,
+    align: AlignParams = DEFAULT_ALIGN,
     *,
     wet_sr: int | None = None,
-    max_latency_ms: float = MAX_LATENCY_MS,
-    min_peak_clarity_db: float = MIN_PEAK_CLARITY_DB,
-    highpass_hz: float = HIGHPASS_HZ,
     dry_name: str = "dry",
     wet_name: str = "wet",
 ) -> CheckReport:
-    """Measure a dry/wet pair (mono, float, at `sr` Hz) and judge whether it is fit to train on.
+    """Measure a dry/wet pair (mono, float, at `sr` Hz) and judge whether it is fit to train on, with
+    the align stage's own params (`align`, the effect's overrides applied) and code (`align_pair`).
 
     InputError (naming `dry_name` / `wet_name`) when the pair cannot be measured at all: rates
     differ (`wet_sr`, when the wet was read on its own), a signal is too short, silent or not
@@ -137,7 +145,7 @@ def check_pair(
     wet = np.asarray(wet)
     if wet_sr is not None and int(wet_sr) != int(sr):
         raise InputError(f"{wet_name}: sample rate {wet_sr} Hz differs from the dry's ({sr} Hz)")
-    lag = search_range_samples(max_latency_ms, sr)
+    lag = search_range_samples(align.max_latency_ms, sr)
     min_samples = max(math.ceil(MIN_SECONDS * sr), 4 * lag)  # the alignment needs 4x its range
     _usable(dry, sr, dry_name, min_samples)
     _usable(wet, sr, wet_name, min_samples)
@@ -145,7 +153,7 @@ def check_pair(
     problems: list[str] = []
     notes: list[str] = []
     try:
-        check_lengths(dry.size, wet.size, lag, wet_name)
+        check_lengths(dry.size, wet.size, lag, wet_name, sr)
     except InputError as exc:
         problems.append(str(exc))
     dc_dry = float(np.mean(dry, dtype=np.float64))
@@ -160,29 +168,26 @@ def check_pair(
             f"signal the file no longer holds; record again with the input gain lower")
 
     found: Alignment | None = None
-    try:  # exactly the align stage's judgement
-        dry_f, wet_f, found, _ = clean_and_estimate(
-            dry, wet, sr, max_latency_ms=max_latency_ms, min_peak_clarity_db=min_peak_clarity_db,
-            highpass_hz=highpass_hz)
+    try:  # exactly the align stage's judgement, on the audio it would write
+        dry_a, wet_a, found, _ = align_pair(dry, wet, sr, align)
     except AlignmentError as exc:
         problems.append(str(exc))
-        dry_f, wet_f = highpass(dry, sr, highpass_hz), highpass(wet, sr, highpass_hz)
+        dry_a, wet_a = highpass(dry, sr, align.highpass_hz), highpass(wet, sr, align.highpass_hz)
         try:  # a second look, for the numbers only: where is the best peak, how clear is it
-            found = estimate_alignment(dry_f, wet_f, sr, max_latency_ms, LAX_CLARITY_DB)
+            found = estimate_alignment(dry_a, wet_a, sr, align.max_latency_ms, LAX_CLARITY_DB)
         except AlignmentError:
             found = None
+    swap = _swapped(dry_a, wet_a, found, dry_name, wet_name) if found is not None else None
+    if swap is not None:
+        problems.insert(0, swap)  # a swap explains a "clipped dry" (the gear's output) and the rest
     if wet_clip > CLIP_WARN_FRACTION and not any("stuck at full scale" in p for p in problems):
         notes.append(f"{wet_name}: {100 * wet_clip:.2f}% of its samples at full scale: fine if the effect "
                      f"clips there (a model learns that), not if the interface's input did")
 
     # The wet's noise, and the repeat, on the cleaned-up pair (a DC offset is no noise), aligned
-    # where an alignment was found.
-    if found is not None:
-        dry_a, wet_a = apply_alignment(dry_f, wet_f, found)
-    else:
-        dry_a, wet_a = dry_f, wet_f
+    # where an alignment was found: the align stage reports the same floor from the same audio.
     noise = _finite(capture.noise_floor_dbfs(wet_a, sr))
-    esr_floor = _finite(capture.esr_floor(wet_a, sr))
+    esr_floor = _finite(capture.esr_floor(dry_a, wet_a, sr))
     if esr_floor is not None and esr_floor > ESR_FLOOR_NOTE:
         notes.append(f"{wet_name}: noisy; the noise alone keeps any model's ESR above {esr_floor:.3g}")
     repeat = capture.find_repeat(dry_a, sr)
@@ -199,7 +204,7 @@ def check_pair(
         dry_seconds=dry.size / sr,
         wet_seconds=wet.size / sr,
         search_range_ms=1000.0 * lag / sr,
-        min_peak_clarity_db=float(min_peak_clarity_db),
+        min_peak_clarity_db=float(align.min_peak_clarity_db),
         latency_samples=None if found is None else float(found.latency_samples),
         latency_ms=None if found is None else float(found.latency_ms),
         polarity=None if found is None else int(found.polarity),
@@ -221,6 +226,31 @@ def check_pair(
         problems=tuple(problems),
         notes=tuple(notes),
     )
+
+
+def capture_align(params: Path | None = None, **overrides) -> AlignParams:
+    """The align params a capture's effect runs with: params.yaml's `align` section (`params`, when
+    the file exists; DEFAULT_ALIGN otherwise) with CAPTURE_ALIGN and `overrides` applied. The check
+    judges with these, so it finds what the align stage will."""
+    from drywet.config import load_section
+
+    base = load_section(AlignParams, params) if params is not None and params.is_file() else DEFAULT_ALIGN
+    return dataclasses.replace(base, **{**CAPTURE_ALIGN, **overrides})
+
+
+def _swapped(dry: np.ndarray, wet: np.ndarray, found: Alignment, dry_name: str, wet_name: str) -> str | None:
+    """The one-line refusal of a pair whose files look swapped (see SWAP_LATENCY), else None."""
+    latency = float(found.latency_samples)
+    if latency < -SWAP_LATENCY:
+        return (f"{wet_name} comes {-latency:.1f} samples before {dry_name} (the output before its input): "
+                f"the dry and wet files look swapped; {SWAP_HINT}")
+    if latency > SWAP_LATENCY:
+        return None
+    errors = direction_errors(dry, wet, latency)
+    if errors is not None and errors[1] < SWAP_RATIO * errors[0]:
+        return (f"{wet_name} predicts {dry_name} better than the reverse (held-out error {errors[1]:.3g} against "
+                f"{errors[0]:.3g}): the dry and wet files look swapped; {SWAP_HINT}")
+    return None
 
 
 def _round(value):

@@ -1,5 +1,5 @@
 """Run a trained model over audio, one `predict` for both kinds (each kind's own `predict`: framed,
-batched frames; sequence, drywet.stream's exact carried-state loop); saving and loading a model
+batched frames; sequence, drywet.lstm.stream's exact carried-state loop); saving and loading a model
 together with the metadata needed to run it."""
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from drywet.errors import InputError
 from drywet.fileio import atomic_write
 from drywet.kinds import get_kind
 from drywet.knobs import knob_values
+from drywet.lstm.stream import run_sequence
+from drywet.lstm.weights import SequenceWeights
 from drywet.meta import CHECKPOINT_GLOB, ModelMeta, checkpoint_epoch
-from drywet.stream import SequenceWeights, run_sequence
 
 # Fixed stamps inside a saved .keras file (a zip): the same weights always give the same bytes.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -114,10 +115,10 @@ def predict(model, meta: ModelMeta, dry: np.ndarray, batch_size: int = 8192, pro
     """Predict the wet signal for `dry` with a model of either kind (same length as `dry`, float32).
 
     A model trained with `oversample` k runs at k times the rate between interpolation and decimation.
-    A sequence model streams exactly (drywet.stream: the state carried from the first sample to the
+    A sequence model streams exactly (drywet.lstm.stream: the state carried from the first sample to the
     last); a knob model takes its settings in `knobs` (by name, see `drywet.knobs.knob_values`),
     which become its constant input channels after the audio. `model` is a Keras model, or a
-    sequence model's `SequenceWeights` (as `drywet.keras_file` reads them, without Keras).
+    sequence model's `SequenceWeights` (as `drywet.lstm.keras_file` reads them, without Keras).
     """
     values = knob_values(meta, knobs)
     factor = meta.oversample

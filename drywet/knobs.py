@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from drywet.config import EffectParams, knob_label
 from drywet.errors import ConfigError, InputError
 from drywet.fileio import read_json_object, write_json
-from drywet.params import EffectParams, knob_label
 
 KNOBS_FILE = "knobs.json"
 

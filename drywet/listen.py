@@ -7,22 +7,26 @@ tell them apart. The key (which of A/B is the model, which one X copies) never e
 kept beside it (`key`), and `score` checks a listener's answers against it, so the page cannot
 leak or fake a score.
 
-Pure functions on numpy arrays; the report stage builds the trials, drywet.report renders them and
-`python -m drywet listen-score` scores a saved answers file.
+Pure functions on numpy arrays; `page` builds the trials of report sections (every effect's for the
+report stage, one effect's for its section stage), `render_listen` renders them without the key (in
+drywet.report's page shell), and `python -m drywet listen-score` scores a saved answers file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from drywet.errors import InputError
+from drywet.report import EffectSection, html_page, paragraphs, section_ids, template, wav_data_uri
 
 VERSION = 1  # of the answers file and the key; both carry it
 CHOICES = ("A", "B")
@@ -67,6 +71,93 @@ class Trial:
     where: str
     x_is: str  # "A" or "B": the clip X copies
     model_is: str  # "A" or "B": the clip that is the prediction
+
+
+# ----------------------------------------------------------------------------------------------
+# The page (it shows ListenTrials: the key never reaches it)
+
+
+@dataclass
+class ListenTrial:
+    """One ABX trial as the page shows it: clips A, B and X and where they come from. It has no key
+    field: which clip is the model and which X copies stays in the key (`key`)."""
+
+    effect: str
+    number: int
+    where: str
+    a: np.ndarray
+    b: np.ndarray
+    x: np.ndarray
+    sample_rate: int
+
+
+def listen_intro(key: str | None = None) -> str:
+    """The ABX page's instructions; `key` (the key's path) is named in the scoring command when the
+    page's key is not listen-score's default (an effect's own page)."""
+    command = "python -m drywet listen-score FILE" + (f" --key {key}" if key else "")
+    return (
+        "For each trial, play A, B and X, as often as you like. A and B are the same few seconds of the test "
+        "part: one is the wet recording, the other the model's prediction from the same dry input, in an "
+        "order drawn at random for each trial. X is the same as one of them. Answer \"X is A\" or \"X is B\"; "
+        "when you cannot tell, guess. Headphones help; playing one clip pauses the others.\n\n"
+        "Loudness-matched: in every trial the prediction is scaled so its RMS level equals the recording's "
+        "(when that would clip, both are turned down together), so level gives nothing away. Each clip has its "
+        "own inaudible dither (one step of 16-bit audio), so X's file is never a copy of A's or B's.\n\n"
+        f"The page never says whether an answer is right. Save answers downloads a JSON file; {command} "
+        "scores it against the key kept beside the page and writes metrics/listening.json (per effect: "
+        "trials, correct, and the p-value of doing as well by guessing)."
+    )
+
+
+LISTEN_INTRO = listen_intro()
+
+
+def _trial_html(t: ListenTrial, index: int) -> str:
+    where = f' <span class="where">{html.escape(t.where)}</span>' if t.where else ""
+    clips = []
+    for name, samples in (("A", t.a), ("B", t.b), ("X", t.x)):
+        clips.append(
+            f'<div class="clip abx-{name.lower()}"><div class="clip-label">{name}</div>'
+            f'<audio controls preload="auto" title="{name}" src="{wav_data_uri(samples, t.sample_rate)}"></audio></div>'
+        )
+    answers = "".join(
+        f'<label><input type="radio" name="trial-{index}" value="{c}"> X is {c}</label>' for c in ("A", "B")
+    )
+    return (
+        f'<fieldset class="trial" data-effect="{html.escape(t.effect)}" data-trial="{int(t.number)}">'
+        f"<legend>Trial {int(t.number)}{where}</legend>"
+        f'<div class="abx-clips">{"".join(clips)}</div><div class="abx-answer">{answers}</div></fieldset>'
+    )
+
+
+def render_listen(title: str, trials: Sequence[ListenTrial], page_id: str, intro: str = LISTEN_INTRO) -> str:
+    """The blind ABX page as one HTML string: per effect its trials (players A, B, X and the two
+    answers), then the Save answers button. The output depends only on the inputs."""
+    effects: dict[str, list[tuple[int, ListenTrial]]] = {}
+    for i, trial in enumerate(trials):
+        effects.setdefault(trial.effect, []).append((i, trial))
+    slugs = section_ids(effects)
+    body = ["<header>", f"<h1>{html.escape(title)}</h1>", paragraphs(intro),
+            f'<p class="page-id">Page <code>{html.escape(page_id)}</code>, {len(trials)} trials.</p>']
+    links = [f'<li><a href="#{slug}">{html.escape(fx)}</a></li>' for fx, slug in zip(effects, slugs, strict=True)]
+    if links:
+        body.append(f"<nav><ul>{''.join(links)}</ul></nav>")
+    body.append("</header>")
+    for (fx, items), slug in zip(effects.items(), slugs, strict=True):
+        body.append(f'<section class="abx-effect" id="{slug}"><h2>{html.escape(fx)} '
+                    f'<span class="name">{len(items)} trials</span></h2>')
+        body.extend(_trial_html(trial, i) for i, trial in items)
+        body.append("</section>")
+    body.append(
+        '<section class="abx-save"><p><span id="answered">0</span> of '
+        f'<span id="total">{len(trials)}</span> trials answered.</p>'
+        '<p><button type="button" id="save">Save answers</button> <span id="saved" role="status"></span></p>'
+        '<textarea id="saved-json" readonly hidden rows="6" aria-label="the saved answers, '
+        'to copy if the download did not start"></textarea></section>'
+    )
+    return html_page(title, body, 3 * len(trials), 0,
+                     main_attrs=f' id="listen" data-page="{html.escape(page_id)}" data-version="{VERSION}"',
+                     css=template("listen.css"), script=template("listen.js"))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -182,6 +273,17 @@ def key(trials: Sequence[Trial]) -> dict[str, Any]:
     for t in trials:
         effects.setdefault(t.effect, []).append({"trial": t.number, "x_is": t.x_is, "model_is": t.model_is})
     return {"version": VERSION, "page": page_id(trials), "effects": effects}
+
+
+def page(title: str, sections: Sequence[EffectSection], count: int, folder: str = "",
+         intro: str = LISTEN_INTRO) -> tuple[str, dict[str, Any]]:
+    """The ABX page (HTML) of `count` trials per section, built from its target and prediction clips,
+    and the page's key (`key`). `folder` holds the sections, for error messages."""
+    trials = [t for s in sections
+              for t in build_trials(s.name, pairs_from_clips(s.clips, str(Path(folder) / s.name)), count)]
+    k = key(trials)
+    shown = [ListenTrial(t.effect, t.number, t.where, t.a, t.b, t.x, t.sample_rate) for t in trials]
+    return render_listen(title, shown, k["page"], intro), k
 
 
 # ----------------------------------------------------------------------------------------------

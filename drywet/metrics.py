@@ -168,13 +168,6 @@ def compute_all(
             for m in METRICS.values() if m.function is not None}
 
 
-def realtime_factor(seconds_audio: float, seconds_compute: float) -> float:
-    """Seconds of audio processed per second of compute (> 1 = faster than real time)."""
-    if not seconds_compute > 0:
-        raise ValueError(f"compute time must be positive, got {seconds_compute} s")
-    return float(seconds_audio) / float(seconds_compute)
-
-
 # ----------------------------------------------------------------------------------------------
 # The table of metrics: what metrics/<fx>.json holds, and where each entry is shown.
 

@@ -1,5 +1,5 @@
-"""The listening report: one self-contained HTML page with players, figures and metrics per effect;
-and the blind ABX page (`render_listen`) that plays trials drywet.listen built, without their key.
+"""The listening report: one self-contained HTML page with players, figures and metrics per effect
+(drywet.listen renders the blind ABX page with this page's shell, `html_page`).
 
 Everything the page needs is inside it (audio as 16-bit WAV and figures as PNG, both in base64
 data URIs; the CSS and self-check script of drywet/templates inlined), so it opens from disk,
@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
-import json
 import math
 import numbers
 import os
@@ -24,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import soundfile as sf
 
-from drywet.audio import loudest_window_start, read_wav, rms_dbfs, write_wav
+from drywet.audio import loudest_window_start, pcm16_wav_bytes, read_wav, rms_dbfs, write_wav
 from drywet.errors import ConfigError, InputError
 from drywet.fileio import atomic_write, write_bytes, write_json
+from drywet.pipeline.contracts import SectionFile
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MISSING = "–"  # shown for an absent or NaN value
@@ -96,6 +94,24 @@ def capture_summary(checks: Mapping[str, object]) -> str:
 
 
 # ----------------------------------------------------------------------------------------------
+# Where the recordings come from
+
+BENCH_NOTE = ("The virtual bench's stand-in pedals are physically motivated models, not recordings of real "
+              "pedals.")
+VERDICT_NOTE = ("Verdicts use Neural Amp Modeler's bands for the test ESR; the ESR floor is what the "
+                "recording's noise allows.")
+
+
+def sources_intro(sources: Sequence[tuple[str, str, bool]]) -> str:
+    """A page's opening paragraph from (effect, its source as the table shows it, recorded on the
+    virtual bench?) per effect: a player's recordings are called recordings, and only a page with a
+    bench effect says that the bench's stand-in pedals are models."""
+    named = "; ".join(f"{name}: {text if bench else 'recordings in ' + text}" for name, text, bench in sources)
+    notes = [BENCH_NOTE] if any(bench for *_, bench in sources) else []
+    return " ".join([f"Source{'s' if len(sources) > 1 else ''}: {named}.", *notes, VERDICT_NOTE])
+
+
+# ----------------------------------------------------------------------------------------------
 # Excerpts
 
 
@@ -138,9 +154,7 @@ def wav_data_uri(samples: np.ndarray, sample_rate: int) -> str:
     if sample_rate <= 0:
         raise ValueError(f"audio clip: sample rate must be positive, got {sample_rate} Hz")
     x = np.clip(np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
-    buf = io.BytesIO()
-    sf.write(buf, x, int(sample_rate), format="WAV", subtype="PCM_16")
-    return "data:audio/wav;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return "data:audio/wav;base64," + base64.b64encode(pcm16_wav_bytes(x, sample_rate)).decode("ascii")
 
 
 def png_data_uri(png: bytes) -> str:
@@ -190,13 +204,13 @@ def _cell(tag: str, value: object) -> str:
     return f"<{tag}{cls}>{html.escape(format_value(value))}</{tag}>"
 
 
-def _paragraphs(text: str) -> str:
+def paragraphs(text: str) -> str:
     """Plain text → escaped <p> blocks, one per blank-line-separated paragraph."""
     blocks = [b.strip() for b in re.split(r"\n\s*\n", text.strip()) if b.strip()]
     return "".join(f"<p>{html.escape(b)}</p>" for b in blocks)
 
 
-def _slugs(names: Iterable[str]) -> list[str]:
+def section_ids(names: Iterable[str]) -> list[str]:
     """Unique, URL-safe element ids for the effect sections."""
     out: list[str] = []
     seen: set[str] = set()
@@ -307,10 +321,10 @@ def _section_html(section: EffectSection, slug: str) -> str:
         f'<h2>{html.escape(section.title)} <span class="name">{html.escape(section.name)}</span></h2>'
     )
     if section.notes.strip():
-        parts.append(f'<div class="notes">{_paragraphs(section.notes)}</div>')
+        parts.append(f'<div class="notes">{paragraphs(section.notes)}</div>')
     if section.checks:
         parts.append('<h3>Capture checks</h3><div class="checks">')
-        parts.append(_paragraphs(capture_summary(section.checks)))
+        parts.append(paragraphs(capture_summary(section.checks)))
         parts.append(_table(["check", "value"], ([k, v] for k, v in section.checks.items())))
         parts.append("</div>")
     if section.clips:
@@ -328,17 +342,17 @@ def _section_html(section: EffectSection, slug: str) -> str:
 # ----------------------------------------------------------------------------------------------
 # The page
 
-def _template(name: str) -> str:
+def template(name: str) -> str:
     """A file from drywet/templates (package data: the page's CSS and its self-check script)."""
     return resources.files("drywet").joinpath("templates", name).read_text(encoding="utf-8")
 
 
 def _css() -> str:
-    return _template("report.css")
+    return template("report.css")
 
 
 def _selfcheck_js() -> str:
-    return _template("selfcheck.js").replace("TIMEOUT_MS", str(SELFCHECK_TIMEOUT_MS))
+    return template("selfcheck.js").replace("TIMEOUT_MS", str(SELFCHECK_TIMEOUT_MS))
 
 
 def render_report(
@@ -352,14 +366,14 @@ def render_report(
     Text (titles, labels, captions, notes, table cells) is plain text and is escaped; `intro` and
     `notes` may contain blank-line-separated paragraphs. The output depends only on the inputs.
     """
-    slugs = _slugs(s.name for s in sections)
+    slugs = section_ids(s.name for s in sections)
     n_audio = sum(len(s.clips) for s in sections)
     n_images = sum(len(s.figures) for s in sections)
     t = html.escape(title)
 
     body = ["<header>", f"<h1>{t}</h1>"]
     if intro.strip():
-        body.append(_paragraphs(intro))
+        body.append(paragraphs(intro))
     links = [
         f'<li><a href="#{slug}">{html.escape(s.title)}</a></li>'
         for s, slug in zip(sections, slugs, strict=True)
@@ -379,113 +393,27 @@ def render_report(
         body.append(dataframe_table(df))
         body.append("</section>")
 
+    return html_page(title, body, n_audio, n_images)
+
+
+def html_page(title: str, body: Sequence[str], audio_total: int, images_total: int, *, main_attrs: str = "",
+              css: str = "", script: str = "") -> str:
+    """A self-contained page: `body` (HTML lines) in <main> with the report's CSS (then `css`), the
+    self-check expecting `audio_total` players and `images_total` images, then `script`."""
     selfcheck = (
-        f'<div id="selfcheck" hidden data-state="not-run" data-audio-total="{n_audio}" '
-        f'data-audio-ready="0" data-audio-failed="0" data-images-total="{n_images}" data-images-ok="0"></div>'
+        f'<div id="selfcheck" hidden data-state="not-run" data-audio-total="{audio_total}" '
+        f'data-audio-ready="0" data-audio-failed="0" data-images-total="{images_total}" data-images-ok="0"></div>'
     )
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="color-scheme" content="light">\n'
-        f"<title>{t}</title>\n<style>{_css()}</style>\n</head>\n<body>\n<main>\n"
-        + "\n".join(body)
-        + f"\n</main>\n{selfcheck}\n<script>{_selfcheck_js()}</script>\n</body>\n</html>\n"
-    )
-
-
-# ----------------------------------------------------------------------------------------------
-# The blind ABX page (trials built by drywet.listen; the key never reaches this module)
-
-LISTEN_ANSWERS_VERSION = 1  # drywet.listen.VERSION: the answers file the page saves
-
-
-@dataclass
-class ListenTrial:
-    """One ABX trial as the page shows it: clips A, B and X and where they come from. It has no key
-    field: which clip is the model and which X copies stays with drywet.listen."""
-
-    effect: str
-    number: int
-    where: str
-    a: np.ndarray
-    b: np.ndarray
-    x: np.ndarray
-    sample_rate: int
-
-
-LISTEN_INTRO = (
-    "For each trial, play A, B and X, as often as you like. A and B are the same few seconds of the test "
-    "part: one is the wet recording, the other the model's prediction from the same dry input, in an "
-    "order drawn at random for each trial. X is the same as one of them. Answer \"X is A\" or \"X is B\"; "
-    "when you cannot tell, guess. Headphones help; playing one clip pauses the others.\n\n"
-    "Loudness-matched: in every trial the prediction is scaled so its RMS level equals the recording's "
-    "(when that would clip, both are turned down together), so level gives nothing away. Each clip has its "
-    "own inaudible dither (one step of 16-bit audio), so X's file is never a copy of A's or B's.\n\n"
-    "The page never says whether an answer is right. Save answers downloads a JSON file; "
-    "python -m drywet listen-score FILE scores it against the key kept beside the page and writes "
-    "metrics/listening.json (per effect: trials, correct, and the p-value of doing as well by guessing)."
-)
-
-
-def _listen_trial_html(t: ListenTrial, index: int) -> str:
-    where = f' <span class="where">{html.escape(t.where)}</span>' if t.where else ""
-    clips = []
-    for name, samples in (("A", t.a), ("B", t.b), ("X", t.x)):
-        clips.append(
-            f'<div class="clip abx-{name.lower()}"><div class="clip-label">{name}</div>'
-            f'<audio controls preload="auto" title="{name}" src="{wav_data_uri(samples, t.sample_rate)}"></audio></div>'
-        )
-    answers = "".join(
-        f'<label><input type="radio" name="trial-{index}" value="{c}"> X is {c}</label>' for c in ("A", "B")
-    )
-    return (
-        f'<fieldset class="trial" data-effect="{html.escape(t.effect)}" data-trial="{int(t.number)}">'
-        f"<legend>Trial {int(t.number)}{where}</legend>"
-        f'<div class="abx-clips">{"".join(clips)}</div><div class="abx-answer">{answers}</div></fieldset>'
-    )
-
-
-def render_listen(title: str, trials: Sequence[ListenTrial], page_id: str, intro: str = LISTEN_INTRO) -> str:
-    """The blind ABX page as one HTML string: per effect its trials (players A, B, X and the two
-    answers), then the Save answers button. The output depends only on the inputs."""
-    t = html.escape(title)
-    effects: dict[str, list[tuple[int, ListenTrial]]] = {}
-    for i, trial in enumerate(trials):
-        effects.setdefault(trial.effect, []).append((i, trial))
-    slugs = _slugs(effects)
-    body = ["<header>", f"<h1>{t}</h1>", _paragraphs(intro),
-            f'<p class="page-id">Page <code>{html.escape(page_id)}</code>, {len(trials)} trials.</p>']
-    links = [f'<li><a href="#{slug}">{html.escape(fx)}</a></li>' for fx, slug in zip(effects, slugs, strict=True)]
-    if links:
-        body.append(f"<nav><ul>{''.join(links)}</ul></nav>")
-    body.append("</header>")
-    for (fx, items), slug in zip(effects.items(), slugs, strict=True):
-        body.append(f'<section class="abx-effect" id="{slug}"><h2>{html.escape(fx)} '
-                    f'<span class="name">{len(items)} trials</span></h2>')
-        body.extend(_listen_trial_html(trial, i) for i, trial in items)
-        body.append("</section>")
-    body.append(
-        '<section class="abx-save"><p><span id="answered">0</span> of '
-        f'<span id="total">{len(trials)}</span> trials answered.</p>'
-        '<p><button type="button" id="save">Save answers</button> <span id="saved" role="status"></span></p>'
-        '<textarea id="saved-json" readonly hidden rows="6" aria-label="the saved answers, '
-        'to copy if the download did not start"></textarea></section>'
-    )
-    selfcheck = (
-        f'<div id="selfcheck" hidden data-state="not-run" data-audio-total="{3 * len(trials)}" '
-        'data-audio-ready="0" data-audio-failed="0" data-images-total="0" data-images-ok="0"></div>'
-    )
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        '<meta name="color-scheme" content="light">\n'
-        f"<title>{t}</title>\n<style>{_css()}{_template('listen.css')}</style>\n</head>\n<body>\n"
-        f'<main id="listen" data-page="{html.escape(page_id)}" data-version="{LISTEN_ANSWERS_VERSION}">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{_css()}{css}</style>\n</head>\n<body>\n<main{main_attrs}>\n"
         + "\n".join(body)
         + f"\n</main>\n{selfcheck}\n<script>{_selfcheck_js()}</script>\n"
-        f"<script>{_template('listen.js')}</script>\n</body>\n</html>\n"
+        + (f"<script>{script}</script>\n" if script else "")
+        + "</body>\n</html>\n"
     )
 
 
@@ -531,12 +459,12 @@ def load_section(folder: str | os.PathLike) -> tuple[EffectSection, dict]:
     path = folder / SECTION_FILE
     if not path.is_file():
         raise InputError(f"{path}: report section not found (run its section stage first)")
-    d = json.loads(path.read_text())
+    d = SectionFile.load(path)
     clips = []
-    for c in d["clips"]:
+    for c in d.clips:
         x, sr = read_wav(folder / c["file"])
         clips.append(AudioClip(c["label"], x, sr))
-    figures = [Figure(f["caption"], (folder / f["file"]).read_bytes()) for f in d["figures"]]
-    section = EffectSection(d["name"], d["title"], dict(map(tuple, d["metrics"])), clips, figures,
-                            d.get("notes", ""), dict(map(tuple, d.get("checks", []))))
-    return section, d.get("extra", {})
+    figures = [Figure(f["caption"], (folder / f["file"]).read_bytes()) for f in d.figures]
+    section = EffectSection(d.name, d.title, dict(map(tuple, d.metrics)), clips, figures, d.notes,
+                            dict(map(tuple, d.checks)))
+    return section, d.extra

@@ -2,7 +2,7 @@
 
 A framed model reads `frame` dry samples and predicts the wet sample aligned with the frame's
 last sample (causal). Frames are never materialised for a whole signal: a frame is named by its
-start index into a sliding-window view, and only one batch at a time is gathered into an array.
+start index, and the framed kind gathers one batch at a time (drywet.kinds.framed).
 A sequence model trains on segments, likewise named by their start indices: every epoch they tile
 the training part at a fresh offset.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from drywet.errors import ConfigError, InputError
 
@@ -144,32 +143,3 @@ def epoch_segment_starts(n_samples: int, segment: int, warmup: int, epochs: int,
         starts = tile_segment_starts(n_samples, segment, warmup, offset)
         rows.append(starts[rng.permutation(len(starts))][:max_segments])
     return np.stack(rows)
-
-
-def frame_views(x: np.ndarray, frame: int) -> np.ndarray:
-    """All frames of x as a read-only (n - frame + 1, frame) view; no data is copied."""
-    x = np.asarray(x)
-    if x.ndim != 1:
-        raise InputError(f"framing needs a mono signal, got shape {x.shape}")
-    frame = _check_frame(frame)
-    if x.size < frame:
-        raise InputError(f"a signal of {x.size} samples is shorter than the frame ({frame} samples)")
-    return sliding_window_view(x, frame)
-
-
-def targets_for_starts(wet: np.ndarray, starts: np.ndarray, frame: int) -> np.ndarray:
-    """Wet samples aligned with the last sample of each frame: wet[starts + frame - 1]."""
-    return np.asarray(wet)[np.asarray(starts, dtype=np.int64) + (_check_frame(frame) - 1)]
-
-
-def batch_frames(x: np.ndarray, starts: np.ndarray, frame: int) -> np.ndarray:
-    """Gather the frames starting at `starts` into a (len(starts), frame, 1) float32 array."""
-    frames = frame_views(x, frame)[np.asarray(starts, dtype=np.int64)]
-    return frames.astype(np.float32, copy=False)[:, :, np.newaxis]
-
-
-def pad_for_causal(x: np.ndarray, frame: int) -> np.ndarray:
-    """Left-pad x with frame - 1 zeros, so its frames end at every sample of x (len(x) frames)."""
-    x = np.asarray(x)
-    pad = np.zeros(_check_frame(frame) - 1, dtype=x.dtype)
-    return np.concatenate([pad, x])

@@ -1,6 +1,6 @@
 """Training glue: determinism and threads, checkpoint / logging / best-epoch callbacks, the fit loop
-(the kind supplies model, data, optimizer, loss and the name of its LSTM kernel; the kernels are
-drywet.fused and drywet.cpu_lstm) and its resume state."""
+(the kind supplies model, data, optimizer, loss and the name of its LSTM kernel, which
+drywet.lstm.kernels maps to the kernel) and its resume state."""
 
 from __future__ import annotations
 
@@ -19,10 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
+from drywet import native
 from drywet.fileio import folder_into_place
 from drywet.kinds import build_model, get_kind
+from drywet.lstm import kernels
 from drywet.meta import checkpoint_name
 from drywet.models import Structure
+from drywet.progress import Progress
 
 
 def set_determinism(seed: int) -> None:
@@ -76,20 +79,11 @@ class FitResult:
     step_seconds: float | None = None  # time-limited runs: seconds a batch after the first (graph built)
 
 
-def _duration(seconds: float) -> str:
-    """`42 s`, `3 min`, `1 h 05 min`."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    minutes = round(seconds / 60)
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
-
-
 def _callbacks(live, checkpoint_dir: str | None, checkpoints: tuple[int, ...], log_path: str | None,
                keep_best: bool, patience: int | None, plain=None, progress: bool = False):
     """(callbacks, the best-epoch tracker or None)."""
     import keras
 
-    from drywet.fused import plain_weights_into
     from drywet.inference import save_keras
 
     def log_line(text: str) -> None:
@@ -122,35 +116,30 @@ def _callbacks(live, checkpoint_dir: str | None, checkpoints: tuple[int, ...], l
             if (epoch + 1) in checkpoints:
                 saved = self.model
                 if plain is not None and plain is not self.model:  # a fused twin is saved as its plain model
-                    plain_weights_into(self.model, plain)
+                    kernels.plain_weights_into(self.model, plain)
                     saved = plain
                 save_keras(saved, os.path.join(checkpoint_dir, checkpoint_name(epoch + 1)))
 
-    class Progress(keras.callbacks.Callback):
-        """One line per epoch on stdout: the epoch, its validation ESR, the best so far, and the time
-        left at the pace so far."""
+    class EpochProgress(keras.callbacks.Callback):
+        """One line per epoch on stdout (drywet.progress): the epoch, its validation ESR, the best so
+        far, and the time left at the pace so far."""
 
         def on_train_begin(self, logs=None):
-            self.t0, self.first, self.best = time.perf_counter(), None, math.inf
+            self.lines, self.best = Progress(self.params.get("epochs") or 0, lines=True), math.inf
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
-            total = self.params.get("epochs") or epoch + 1
-            if self.first is None:
-                self.first = epoch
-            done = epoch + 1 - self.first
-            elapsed = time.perf_counter() - self.t0
-            left = elapsed / done * (total - epoch - 1)
+            total = self.lines.total = self.params.get("epochs") or epoch + 1
             val = logs.get("val_esr")
             text = f"epoch {epoch + 1}/{total}  loss {logs.get('loss', math.nan):.4g}"
             if val is not None:
                 self.best = min(self.best, float(val))
                 text += f"  val ESR {float(val):.4g} (best {self.best:.4g})"
-            print(f"{text}  {elapsed:.0f} s, about {_duration(left)} left", flush=True)
+            self.lines.update(epoch + 1, text)
 
     cbs = []
     if progress:
-        cbs.append(Progress())
+        cbs.append(EpochProgress())
     if log_path is not None:
         cbs.append(EpochLog())
     if live is not None:
@@ -212,23 +201,16 @@ def fit(structure: Structure, kind: str, cfg, train_ds, val_ds, steps_per_epoch:
     epoch as usual): the capture's time-boxed architecture trials."""
     import keras
 
-    from drywet import fused
-
     k = get_kind(kind)
     set_determinism(cfg.seed)
     plain = build_model(structure, kind, seed=cfg.seed, skip=skip)
     # The kind's training kernel computes the same math as keras.layers.LSTM; `plain` is what is saved.
-    kernel = k.training_kernel(cfg)
-    if kernel == "block" and not fused.available():
-        kernel = None
+    kernel = kernels.usable(k.training_kernel(cfg), plain, *getattr(k, "KERNEL_KEY", ("train.kernel", "keras")))
     if kernel == "cpu":
-        from drywet.cpu_lstm import check_model
-
-        check_model(plain, *getattr(k, "KERNEL_KEY", ("train.kernel", "keras")))
         if device_name() != "CPU":
             print(f"warning: train.kernel: cpu trains the LSTM on the CPU although TensorFlow sees {device_name()}; "
                   "set train.kernel: keras to train on the GPU", file=sys.stderr, flush=True)
-    model = fused.fused_twin(plain, kernel) if kernel else plain
+    model = kernels.twin(plain, kernel)
     model.compile(**k.compile_args(cfg, steps_per_epoch, structure))
     checkpoints = tuple(e for e in cfg.checkpoints if e <= cfg.epochs)
     keep_best = k.KEEP_BEST and val_ds is not None
@@ -280,7 +262,7 @@ def fit(structure: Structure, kind: str, cfg, train_ds, val_ds, steps_per_epoch:
         epochs_run, logs = start, {}
     seconds = seconds0 + time.perf_counter() - t0
     if model is not plain:
-        fused.plain_weights_into(model, plain)
+        kernels.plain_weights_into(model, plain)
     steps = limit.count if limit is not None else (epochs_run - start) * (steps_per_epoch or 0)
     step_seconds = (limit.last - limit.first) / (limit.count - 1) if limit is not None and limit.count > 1 else None
     return FitResult(plain, seconds, epochs_run, best.best_epoch if best is not None else None, logs, steps,
@@ -310,10 +292,11 @@ def loaded_code(packages: tuple[str, ...] = ("drywet", "stages")) -> dict[str, P
     training runs (files it never imports, such as the plots, do not count)."""
     code = {name: Path(mod.__file__) for name, mod in sorted(sys.modules.items())
             if name.split(".")[0] in packages and getattr(mod, "__file__", None)}
-    for name in list(code):  # a module's C source (drywet.cpu_lstm's kernel) counts as its code too
+    for name in list(code):  # a module's C source (drywet.lstm.cpu's kernel, its headers) counts as its code too
         source = getattr(sys.modules[name], "SOURCE", None)
         if isinstance(source, Path) and source.suffix == ".c":
-            code[f"{name}:{source.name}"] = source
+            for path in native.sources(source):
+                code[f"{name}:{path.name}"] = path
     return code
 
 

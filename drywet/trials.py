@@ -1,8 +1,9 @@
-"""The capture's choice of architecture: every candidate trained for the same few seconds on the
-recording's own training part (aligned and split as the pipeline will), scored on its validation
-part; the one with the lowest validation ESR is trained fully, its epochs sized from the speed its
-trial measured to fit a time budget. The choice is written into params.yaml, so the pipeline that
-trains it stays reproducible whatever machine made the choice."""
+"""The capture's recipe and its choice of architecture. Without trials (`--model`, `--epochs`), the
+playable model `CAPTURE_MODEL` trains with `capture_recipe`. With them, every candidate is trained
+for the same few seconds on the recording's own training part (aligned and split as the pipeline
+will), scored on its validation part; the one with the lowest validation ESR is trained fully, its
+epochs sized from the speed its trial measured to fit a time budget. The choice is written into
+params.yaml, so the pipeline that trains it stays reproducible whatever machine made the choice."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from drywet.align import align_pair
+from drywet.config import AlignParams, SplitParams, TrainSequenceParams
 from drywet.errors import ConfigError
 from drywet.kinds import KINDS, Audio, get_kind, get_structure, structures
-from drywet.params import AlignParams, SplitParams, TrainSequenceParams
 from drywet.split import split_bounds
 
 # Tried in this order (smallest first: on equal validation ESR, the cheaper model wins).
@@ -29,9 +30,27 @@ TRIAL_EPOCHS = 200  # at most: the time box ends a trial long before
 ESR_TIE = 0.02  # a bigger candidate must beat a smaller one's validation ESR by this share to win
 
 
-def capture_recipe(kind: str) -> dict:
+# The playable model: a kind and structure that plugins load (chosen by the trials, or --model), fed
+# the dry exactly as a plugin feeds it (not high-passed, drywet.check.CAPTURE_ALIGN), so what plays is
+# what was scored.
+CAPTURE_MODEL = {"kind": "sequence", "structure": "l1_u32_f32", "skip": False, "oversample": 1}
+CAPTURE_EPOCHS = (8, 60)  # at least, at most, without trials
+CAPTURE_MINUTES = 10.0  # the whole capture's default budget: trials, then the full training
+OVERHEAD_S = 90.0  # of it, what is not training: checks, DVC, prediction, evaluation, exports
+
+
+def kind_recipe(kind: str) -> dict:
     """The `train_sequence` overrides a capture trains `kind` with (the kind's CAPTURE_RECIPE)."""
     return dict(get_kind(kind).CAPTURE_RECIPE)
+
+
+def capture_recipe(train_samples: int, kind: str = "sequence") -> dict:
+    """`train_sequence` overrides for a training part of `train_samples` samples without trials: the
+    kind's capture recipe and cosine-decayed epochs that fit its CAPTURE_SAMPLES (within
+    CAPTURE_EPOCHS), never stopping early."""
+    lo, hi = CAPTURE_EPOCHS
+    epochs = int(min(hi, max(lo, get_kind(kind).CAPTURE_SAMPLES // max(1, train_samples))))
+    return {**kind_recipe(kind), "epochs": epochs, "patience": None, "checkpoints": []}
 
 
 @dataclass(frozen=True)
@@ -72,7 +91,7 @@ class Trial:
 
 def recipe(kind: str, base: TrainSequenceParams) -> TrainSequenceParams:
     """The `train_sequence` recipe a capture trains `kind` with."""
-    return dataclasses.replace(base, **capture_recipe(kind))
+    return dataclasses.replace(base, **kind_recipe(kind))
 
 
 def trial_audio(dry: np.ndarray, wet: np.ndarray, sr: int, align: AlignParams, split: SplitParams) -> Audio:
@@ -122,7 +141,7 @@ def full_recipe(trial: Trial, train_samples: int, budget_s: float, base: TrainSe
     cfg = recipe(trial.candidate.kind, base)
     total = budget_s * TRAIN_SHARE * trial.samples_per_s  # scored samples the budget allows
     epochs = total / max(1, train_samples)
-    out = capture_recipe(trial.candidate.kind)
+    out = kind_recipe(trial.candidate.kind)
     out.update({"patience": None, "checkpoints": [], "max_segments": None})
     if epochs >= MIN_EPOCHS:
         out["epochs"] = int(min(MAX_EPOCHS, epochs))

@@ -1,24 +1,14 @@
-"""Stage `predict@<fx>`: run the trained model (and each checkpoint, over an excerpt) on the test part.
-
-The prediction folder is hashed by DVC and read by later stages, so it holds only what the model
-computed; the time it took goes to a metrics file (`--timing`) that no stage depends on.
-
-A knob-conditioned effect's model runs on each position's test part with that position's knob
-values (a fresh stream each); dry.wav, target.wav and pred.wav then hold the positions one after
-another, and predict.json says where each starts and stops. The checkpoint excerpt is the loudest
-window inside one position.
-"""
+"""Stage `predict@<fx>`: run the trained model (and each checkpoint, over an excerpt) on the test part;
+the time it took goes to `--timing`, a metrics file no stage depends on (drywet.pipeline.predict)."""
 
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
-from drywet import audio, knobs, quiet_tensorflow
-from drywet.inference import checkpoints, load_keras, load_model, predict
-from drywet.params import PredictParams, load_section
-from stages.common import run, staged_dir, write_json
+from drywet.config import PredictParams, load_section
+from drywet.pipeline.outputs import run
+from drywet.pipeline.predict import predict_test
 
 
 def main() -> None:
@@ -28,55 +18,7 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--timing", required=True, help="metrics JSON: seconds spent predicting the test part")
     args = ap.parse_args()
-    p = load_section(PredictParams)
-    quiet_tensorflow()
-    split, model_dir = Path(args.split), Path(args.model)
-    positions = knobs.read_positions(split)  # None: a plain effect
-    model, meta = load_model(model_dir)
-    if positions is None:
-        dry, sr = audio.read_wav(split / "test_dry.wav")
-        target, _ = audio.read_wav(split / "test_wet.wav")
-        t0 = time.perf_counter()
-        pred = predict(model, meta, dry, p.batch_size)
-        seconds = time.perf_counter() - t0
-        n_ex = min(len(dry), int(round(p.checkpoint_excerpt_s * sr)))
-        start = audio.loudest_window_start(target, n_ex)
-        excerpt_knobs, extra = None, {}
-    else:
-        takes = [(audio.read_wav(t / "test_dry.wav"), audio.read_wav(t / "test_wet.wav")[0])
-                 for t in knobs.takes(split, positions)]
-        sr = takes[0][0][1]
-        t0 = time.perf_counter()
-        preds = [predict(model, meta, d, p.batch_size, knobs=positions.settings(i))
-                 for i, ((d, _), _) in enumerate(takes)]
-        seconds = time.perf_counter() - t0
-        dry, bounds = knobs.join([d for (d, _), _ in takes])
-        target, _ = knobs.join([t for _, t in takes])
-        pred, _ = knobs.join(preds)
-        n_ex = min(int(round(p.checkpoint_excerpt_s * sr)), *(len(t) for _, t in takes))
-        at, start = audio.loudest_part_window(target, bounds, n_ex)
-        excerpt_knobs = positions.settings(at)
-        extra = {"positions": [{"label": label, "settings": positions.settings(i), "start": int(bounds[i]),
-                                "stop": int(bounds[i + 1])} for i, label in enumerate(positions.labels)],
-                 "excerpt_position": positions.labels[at]}
-    with staged_dir(args.out) as tmp:
-        audio.write_wav(tmp / "pred.wav", pred, sr)
-        audio.write_wav(tmp / "dry.wav", dry, sr)
-        audio.write_wav(tmp / "target.wav", target, sr)
-        epochs = []
-        for epoch, ckpt in checkpoints(model_dir).items():
-            ckpt_model, x = load_keras(ckpt), dry[start:start + n_ex]
-            y = predict(ckpt_model, meta, x, p.batch_size, knobs=excerpt_knobs)
-            audio.write_wav(tmp / f"ckpt_epoch_{epoch:03d}.wav", y, sr)
-            epochs.append(epoch)
-        write_json(tmp / "predict.json", {
-            "test_seconds": round(len(dry) / sr, 3), "excerpt_start": start, "excerpt_length": n_ex,
-            "checkpoint_epochs": epochs, **extra,
-        })
-    write_json(args.timing, {"predict_seconds": round(seconds, 3),
-                             "rtf_test_part": round(len(dry) / sr / seconds, 3)})
-    print(f"predicted {len(dry) / sr:.1f} s of test audio in {seconds:.1f} s "
-          f"({len(dry) / sr / seconds:.2f}x real time); {len(epochs)} checkpoint excerpts", flush=True)
+    predict_test(Path(args.split), Path(args.model), Path(args.out), Path(args.timing), load_section(PredictParams))
 
 
 if __name__ == "__main__":

@@ -156,10 +156,11 @@ def test_bad_parameters_and_inputs(dry):
 
 
 def test_check_lengths():
-    check_lengths(1000, 1000, 10, "sd1")
-    check_lengths(1000, 990, 10, "sd1")
-    with pytest.raises(InputError, match="sd1"):
-        check_lengths(1000, 989, 10, "sd1")
+    check_lengths(1000, 1000, 10, "sd1", 1000)
+    check_lengths(1000, 990, 10, "sd1", 1000)
+    with pytest.raises(InputError, match=r"sd1: the dry lasts 1\.000 s and the wet 0\.989 s; they differ by "
+                                         r"0\.011 s.*trim both to the same take"):
+        check_lengths(1000, 989, 10, "sd1", 1000)
 
 
 def test_apply_fractional_alignment_is_near_identity(dry):
@@ -422,3 +423,18 @@ def test_a_given_latency_is_not_refined(notes):
     al = estimate_alignment(highpass(notes, 48000, 5.0), highpass(wet, 48000, 5.0), 48000, MAX_MS, MIN_CLARITY,
                             latency=138.5)
     assert al.latency_samples == 138.5 and al.search_range_samples == 0
+
+
+def test_keep_polarity_trains_an_inverting_gear_to_invert(dry):
+    """align.keep_polarity: the wet keeps its recorded inversion (the report still says -1)."""
+    from drywet.align import align_pair
+    from drywet.config import AlignParams
+
+    wet = -0.5 * np.roll(np.tanh(3.0 * dry), 40)
+    base = AlignParams(max_latency_ms=MAX_MS, min_peak_clarity_db=MIN_CLARITY)
+    d, w, found, _ = align_pair(dry, wet, SR, base)
+    d_kept, w_kept, found_kept, _ = align_pair(dry, wet, SR, AlignParams(
+        max_latency_ms=MAX_MS, min_peak_clarity_db=MIN_CLARITY, keep_polarity=True))
+    assert found.polarity == found_kept.polarity == -1
+    assert np.array_equal(d, d_kept) and np.allclose(w_kept, -w)
+    assert np.corrcoef(d, w)[0, 1] > 0.5 > -0.5 > np.corrcoef(d_kept, w_kept)[0, 1]

@@ -1,11 +1,22 @@
 """WAV files block by block: `read_wav_blocks` gives `read_wav`'s samples with its checks, and
 `write_wav_blocks` writes the very bytes `write_wav` writes, leaving no file when the blocks fail."""
 
+import io
+
 import numpy as np
 import pytest
 import soundfile as sf
 
-from drywet.audio import read_wav, read_wav_blocks, wav_info, write_wav, write_wav_blocks
+from drywet.audio import (
+    info,
+    pcm16_wav_bytes,
+    read_channels,
+    read_wav,
+    read_wav_blocks,
+    wav_info,
+    write_wav,
+    write_wav_blocks,
+)
 from drywet.errors import InputError
 
 SR = 16000
@@ -68,3 +79,25 @@ def test_a_failed_block_write_leaves_no_file(tmp_path):
     with pytest.raises(ValueError, match="200 samples announced, 100 given"):
         write_wav_blocks(out, iter([np.zeros(100, np.float32)]), 200, SR)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_info_and_all_channels_without_checks(tmp_path):
+    path = tmp_path / "stereo.wav"
+    x = noise(300, 2)
+    sf.write(path, x, 8000, subtype="FLOAT")
+    assert (info(path).frames, info(path).sample_rate, info(path).channels) == (300, 8000, 2)
+    data, sr = read_channels(path)
+    assert sr == 8000 and data.shape == (300, 2)
+    np.testing.assert_allclose(data, x, atol=1e-7)
+    with pytest.raises(InputError, match="file not found"):
+        info(tmp_path / "missing.wav")
+    (tmp_path / "bad.wav").write_bytes(b"not audio")
+    with pytest.raises(InputError, match="unreadable"):
+        info(tmp_path / "bad.wav")
+
+
+def test_pcm16_bytes_read_back_at_16_bits():
+    x = np.linspace(-1, 1, 101)
+    y, sr = sf.read(io.BytesIO(pcm16_wav_bytes(x, 8000)))
+    assert sr == 8000 and sf.info(io.BytesIO(pcm16_wav_bytes(x, 8000))).subtype == "PCM_16"
+    np.testing.assert_allclose(y, x, atol=1 / 32767)

@@ -35,12 +35,27 @@ def test_noise_floor_is_read_in_the_pauses() -> None:
     take, floor = _burst_take(noise_dbfs=-80.0)
     assert capture.noise_floor_dbfs(take, SR) == pytest.approx(-80.0, abs=1.0)
     expected = np.mean(floor**2) / np.mean(take**2)
-    assert capture.esr_floor(take, SR) == pytest.approx(expected, rel=0.2)
+    dry = np.where((np.arange(take.size) // (SR // 2)) % 2 == 0, take - floor, 0.0)  # what played it
+    assert capture.esr_floor(dry, take, SR) == pytest.approx(expected, rel=0.2)
     # Digital silence (padding) is not noise; an all-zero take has no floor at all.
     padded = np.concatenate([np.zeros(SR), take])
     assert capture.noise_floor_dbfs(padded, SR) == pytest.approx(-80.0, abs=1.0)
     assert np.isnan(capture.noise_floor_dbfs(np.zeros(SR), SR))
-    assert np.isnan(capture.esr_floor(np.zeros(SR), SR))
+    assert np.isnan(capture.esr_floor(np.zeros(SR), np.zeros(SR), SR))
+
+
+def test_esr_floor_leaves_out_the_dis_hiss_the_gear_amplifies() -> None:
+    """The gear amplifies the DI's own hiss (a model learns that): only the noise the dry does not
+    explain counts, so a model that predicts the rest exactly scores at the floor, not below it."""
+    rng = np.random.default_rng(3)
+    take, _ = _burst_take(noise_dbfs=-200.0)
+    di = take + 1e-3 * rng.standard_normal(take.size)  # a hissy DI
+    own = 3e-4 * rng.standard_normal(take.size)  # the interface's noise on the wet side
+    wet = np.tanh(4.0 * di) + own
+    floor = capture.esr_floor(di, wet, SR)
+    perfect_but_noise = np.sum(own**2) / np.sum(wet**2)  # the ESR of a model exact but for that noise
+    assert 0.6 * perfect_but_noise < floor <= perfect_but_noise  # never above what a model can reach
+    assert capture.noise_power(wet, SR) / np.mean(wet**2) > 10 * floor  # the wet's quiet windows: mostly hiss
 
 
 def test_find_repeat_locates_the_two_copies_and_their_wet_difference() -> None:

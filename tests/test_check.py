@@ -3,6 +3,7 @@ notes with silences between them, through a filter -> tanh drive -> filter chain
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -13,10 +14,10 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
+from drywet.app.cli import main
 from drywet.audio import write_wav
 from drywet.bench.chain import delay
-from drywet.check import check_pair, render, report_json
-from drywet.cli import main
+from drywet.check import DEFAULT_ALIGN, check_pair, render, report_json
 from drywet.errors import InputError
 
 SR = 48000
@@ -125,7 +126,7 @@ def test_a_latency_beyond_the_search_range(dry):
     wet = chain(dry, SR, 3000.0)  # 62.5 ms
     r = check_pair(dry, wet, SR)
     assert not r.ok and ("search range" in r.conclusion or "not trustworthy" in r.conclusion)
-    wide = check_pair(dry, wet, SR, max_latency_ms=100.0)
+    wide = check_pair(dry, wet, SR, dataclasses.replace(DEFAULT_ALIGN, max_latency_ms=100.0))
     assert wide.ok and in_window(wide.latency_samples, 3000.0) and wide.search_range_ms == 100.0
 
 
@@ -245,7 +246,7 @@ def test_command_exit_2_for_unusable_input(wavs, dry, tmp_path, capsys):
 
 def test_command_imports_no_tensorflow(wavs, dry):
     d, w = wavs("light", dry, chain(dry, SR, 137.0))
-    code = ("import sys; from drywet.cli import main; rc = main(sys.argv[1:]); "
+    code = ("import sys; from drywet.app.cli import main; rc = main(sys.argv[1:]); "
             "sys.exit(rc or 10 * any(m in sys.modules for m in ('tensorflow', 'keras')))")
     done = subprocess.run([sys.executable, "-c", code, "check", d, w], cwd=REPO, capture_output=True,
                           text=True, timeout=120)
@@ -281,3 +282,31 @@ def test_a_first_order_drive_chain_is_not_late():
     r = check_pair(d, w, SR)
     assert r.ok
     assert in_window(r.latency_samples, 137.0)
+
+
+# --- the mistakes players make --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("latency", [137.0, 0.0])
+def test_swapped_files_are_refused_by_name(dry, latency):
+    """The gear's output passed as the dry: an output before its input (a late chain), or, at no
+    latency, a 'wet' that predicts the 'dry' better than the reverse (the drive lost what it clipped)."""
+    wet = chain(dry, SR, latency)
+    assert check_pair(dry, wet, SR).ok
+    r = check_pair(wet, dry, SR, dry_name="out.wav", wet_name="di.wav")
+    assert not r.ok
+    assert "look swapped" in r.problems[0] and "di.wav" in r.problems[0] and "out.wav" in r.problems[0]
+    assert r.conclusion.startswith("not OK to train: ") and "\n" not in r.conclusion
+
+
+def test_a_swap_is_named_before_the_clipping_it_explains(dry):
+    """A hot output passed as the dry sits at full scale: the swap is the first reason, not the clipping."""
+    wet = np.clip(8.0 * chain(dry, SR, 60.0), -1.0, 1.0)
+    r = check_pair(wet, dry, SR)
+    assert "look swapped" in r.problems[0]
+
+
+def test_lengths_that_differ_beyond_the_search_range_say_so_in_seconds(dry):
+    r = check_pair(dry, chain(dry, SR, 137.0)[: dry.size - SR // 2], SR, wet_name="w.wav")
+    assert not r.ok
+    assert "differ by 0.500 s" in r.conclusion and "trim both to the same take" in r.conclusion

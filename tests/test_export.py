@@ -10,7 +10,8 @@ from functools import cache
 import numpy as np
 import pytest
 
-from drywet.cli import main
+from drywet.app.cli import main
+from drywet.config import GearParams
 from drywet.errors import ConfigError, InputError
 from drywet.export import (
     FORMATS,
@@ -33,12 +34,11 @@ from drywet.export.format import registry
 from drywet.export.loudness import loudness_and_gain, reference_input
 from drywet.export.plugins import Plugin
 from drywet.kinds import build_model
+from drywet.lstm.weights import SequenceWeights
 from drywet.models import get_structure
-from drywet.params import GearParams
-from drywet.stream import SequenceWeights
 from stages import export as stage
 from tests.lstm_models import keras_run, sequence_model, with_knobs
-from tests.test_export_stage import FX, _meta, _setup
+from tests.pipeline.test_export_stage import FX, _meta, _setup
 
 TOL = 1e-5
 N_SAMPLES = 1000

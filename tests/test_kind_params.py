@@ -18,8 +18,8 @@ from unittest import mock
 
 import pytest
 
+from drywet.config import SECTIONS, ModelParams, load_effects, load_section
 from drywet.kinds import KINDS, structures
-from drywet.params import SECTIONS, ModelParams, load_effects, load_section
 
 ROOT = Path(__file__).resolve().parents[1]
 

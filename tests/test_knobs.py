@@ -14,9 +14,9 @@ import soundfile as sf
 
 from drywet import knobs
 from drywet.bench import PEDALS, apply_pedal, make_dry, record_dry, record_wet
+from drywet.config import effects
 from drywet.errors import ConfigError
 from drywet.kinds import Index, merge_indexes
-from drywet.params import effects
 
 SR = 16000
 GAINS = (0.2, 0.5, 0.8)
@@ -118,9 +118,9 @@ def test_bench_records_three_settings_from_one_dry_take():
 
 
 def test_merged_indexes_stay_inside_their_position():
+    from drywet.config import TrainSequenceParams
     from drywet.kinds import sequence
     from drywet.models import get_structure
-    from drywet.params import TrainSequenceParams
 
     cfg = TrainSequenceParams(epochs=3, batch_size=4, segment=64, warmup=16, learning_rate=1e-3, loss="esr", seed=1)
     lengths, vals = [1000, 700, 1300], [300, 200, 250]
@@ -141,8 +141,8 @@ def test_merged_indexes_stay_inside_their_position():
 
 
 def test_training_batches_carry_each_position_knob_values():
+    from drywet.config import TrainSequenceParams
     from drywet.kinds import Audio, sequence
-    from drywet.params import TrainSequenceParams
 
     cfg = TrainSequenceParams(epochs=1, batch_size=64, segment=32, warmup=8, learning_rate=1e-3, loss="esr", seed=2)
     parts = [np.full(400, float(i), np.float32) for i in range(3)]  # the audio says which position it is
@@ -191,13 +191,14 @@ def write_user_takes(folder: Path) -> None:
 
 @pytest.fixture(scope="module")
 def knob_repo(tmp_path_factory) -> Path:
-    from tests.test_pipeline import _dvc, make_copy
+    from drywet.dvcrun import run_dvc
+    from tests.test_pipeline import make_copy
 
     base = tmp_path_factory.mktemp("knobs")
     repo = make_copy(base, KNOB_TINY)
     shutil.rmtree(repo / "data" / "recordings" / "mypedal")
     write_user_takes(repo / "data" / "recordings" / "mine")
-    _dvc(repo, "repro")
+    run_dvc(["repro"], repo, capture=True, check=True, timeout=900)
     return repo
 
 
@@ -268,8 +269,9 @@ def test_trained_knob_model_exports_play_like_keras_at_every_setting(knob_repo: 
 @pytest.mark.slow
 def test_knob_stages_are_byte_stable(knob_repo: Path):
     """Rerunning the knob effect's data stages writes the same bytes: DVC sees nothing to redo."""
-    from tests.test_pipeline import _dvc
+    from drywet.dvcrun import run_dvc
 
     for stage in ("record@od", "align@od", "split@od", "frame@od", "predict@od"):
-        _dvc(knob_repo, "repro", "--force", "--single-item", stage)
-    assert json.loads(_dvc(knob_repo, "status", "--json").stdout or "{}") == {}
+        run_dvc(["repro", "--force", "--single-item", stage], knob_repo, capture=True, check=True, timeout=900)
+    status = run_dvc(["status", "--json"], knob_repo, capture=True, check=True, timeout=900).stdout
+    assert json.loads(status or "{}") == {}

@@ -16,23 +16,41 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Bottom to top. A module may import from its own layer and the ones below it, never from above.
 LAYER_NAMES = ("leaf utilities", "data", "evaluation", "LSTM kernels and weights", "structures and kinds",
-               "model I/O and inference", "training", "export, report, study, cli")
+               "model I/O and inference", "training", "export, report, study, pipeline",
+               "the command line")
 LAYERS = {
-    "drywet": 0,  # the package's __init__: quiet_tensorflow, show_progress
-    "drywet.errors": 0, "drywet.fileio": 0, "drywet.params": 0, "drywet.meta": 0, "drywet.native": 0,
-    "drywet.activation": 0,
+    "drywet": 0,  # the package's __init__: the version, quiet_tensorflow
+    "drywet.progress": 0,  # the one progress bar (and training's per-epoch line)
+    "drywet.dvcrun": 0,  # the one way to run `dvc` from Python (the capture, the study, the tests)
+    "drywet.errors": 0, "drywet.fileio": 0, "drywet.config": 0, "drywet.meta": 0,
+    "drywet.pipeline.contracts": 0,  # the stages' hand-off files (clean/split/index/predict.json, metrics), like meta
+    "drywet.native": 0,  # the C loader and the C files' shared header (vec.h), for drywet.lstm and drywet.wavenet
     "drywet.audio": 1, "drywet.align": 1, "drywet.split": 1, "drywet.knobs": 1, "drywet.antialias": 1,
     "drywet.bench": 1, "drywet.highpass": 1,
     "drywet.metrics": 2, "drywet.capture": 2, "drywet.check": 2,
-    "drywet.cpu_lstm": 3, "drywet.fused": 3, "drywet.stream": 3, "drywet.stream_numba": 3,
+    "drywet.lstm": 3,  # the LSTM runtime without Keras: weights, .keras reader, streaming loop, training kernels
     "drywet.wavenet": 3,  # NAM's WaveNet without Keras: config, weights in .nam order, streaming loop
     "drywet.models": 4, "drywet.kinds": 4,
-    "drywet.inference": 5, "drywet.cost": 5, "drywet.keras_file": 5,
+    "drywet.inference": 5, "drywet.cost": 5,
     "drywet.train": 6,
     "drywet.export": 7, "drywet.report": 7, "drywet.listen": 7, "drywet.plots": 7, "drywet.tables": 7,
-    "drywet.study": 7, "drywet.workflow": 7, "drywet.trials": 7, "drywet.cli": 7, "drywet.__main__": 7,
+    "drywet.study": 7, "drywet.trials": 7,  # the capture's recipe and architecture trials
+    "drywet.pipeline": 7,  # one module per DVC stage (the stage scripts call them), outputs.py the atomic folder
+    "drywet.app": 8, "drywet.__main__": 8,  # `python -m drywet`: the parser and one module per command
 }
-ABOVE_THE_LIBRARY = ("stages", "benchmarks", "tests")  # layer 8 and the tests: the library never imports them
+ABOVE_THE_LIBRARY = ("stages", "benchmarks", "tests")  # layer 9 and the tests: the library never imports them
+
+
+# Above the library, what each package may import of the others (the library it may always import):
+# nothing imports a stage or a test, but for the tests that run a stage (STAGE_RUNNERS).
+SCRIPTS_MAY_IMPORT = {
+    "stages": {"stages"},  # stages.common
+    "benchmarks": {"benchmarks"},
+    "tests": {"tests", "benchmarks"},  # the tests' shared helpers; the benchmarks' recordings and model builders
+}
+# Tests that run a stage's `main` in-process, so they import it: the stages' own tests (tests/pipeline/)
+# and the export stage's files checked against the CLI's.
+STAGE_RUNNERS = ("tests.pipeline", "tests.test_export", "tests.test_export_hosts")
 
 
 def modules(root: Path, package: str = "drywet") -> dict[str, Path]:
@@ -183,6 +201,35 @@ def test_no_import_cycles():
     assert not found, "import cycles:\n" + "\n".join(found)
 
 
+def script_edges(root: Path) -> dict[str, set[str]]:
+    """Every stage, benchmark and test module (by dotted name) and which of stages, benchmarks and tests
+    it imports."""
+    out = {}
+    for package in ABOVE_THE_LIBRARY:
+        known = modules(root, package)
+        for name, path in known.items():
+            out[name] = imports(name, path, known) & set(ABOVE_THE_LIBRARY)
+    return out
+
+
+def misplaced(edges: dict[str, set[str]]) -> list[str]:
+    """One line per import of a stage, benchmark or test that SCRIPTS_MAY_IMPORT does not allow."""
+    out = []
+    for source in sorted(edges):
+        allowed = set(SCRIPTS_MAY_IMPORT[source.split(".")[0]])
+        if any(source == r or source.startswith(r + ".") for r in STAGE_RUNNERS):
+            allowed.add("stages")
+        out += [f"{source} imports {target}" for target in sorted(edges[source] - allowed)]
+    return out
+
+
+def test_nothing_imports_stages_or_tests():
+    """A stage may import the library; the library and the benchmarks never import a stage or a test,
+    and the tests import no stage but those that run one."""
+    problems = misplaced(script_edges(ROOT))
+    assert not problems, "imports across stages/, benchmarks/ and tests/:\n" + "\n".join(problems)
+
+
 def test_the_checks_catch_an_upward_import_and_a_hidden_cycle(tmp_path):
     """Not vacuous: a fixture package with an upward import and a cycle through a function-level
     import fails them, naming the modules."""
@@ -211,10 +258,22 @@ def test_the_checks_catch_an_upward_import_and_a_hidden_cycle(tmp_path):
         "drywet.kinds", "drywet.kinds.a", "drywet.kinds.b"]
     assert upward(edges, layers) == [
         "drywet.kinds.b (layer 4, structures and kinds) imports drywet.train (layer 6, training)",
-        "drywet.models (layer 4, structures and kinds) imports stages (layer 8, above the library)",
+        "drywet.models (layer 4, structures and kinds) imports stages (layer 9, above the library)",
         "drywet.stream (layer 3, LSTM kernels and weights) imports drywet.inference (layer 5, model I/O and inference)",
     ]
     assert cycles(edges) == ["drywet.inference -> drywet.stream -> drywet.inference (the modules caught in it: "
                              "drywet.inference, drywet.kinds, drywet.kinds.b, drywet.stream, drywet.train)"]
     del edges["drywet.stream"]
     assert cycles(edges) == ["drywet.inference -> drywet.kinds -> drywet.kinds.b -> drywet.train -> drywet.inference"]
+    scripts = {
+        "stages/__init__.py": "", "stages/common.py": "",
+        "stages/a.py": "from stages.common import run\nimport tests.x\n",
+        "benchmarks/__init__.py": "", "benchmarks/b.py": "def f():\n    from stages import a\n",
+        "tests/test_c.py": "from tests.test_d import helper\nfrom benchmarks import b\nfrom stages import a\n",
+        "tests/test_d.py": "", "tests/pipeline/test_e.py": "from stages import a\n",
+    }
+    for rel, text in scripts.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    assert misplaced(script_edges(tmp_path)) == ["benchmarks.b imports stages", "stages.a imports tests",
+                                                 "tests.test_c imports stages"]

@@ -29,10 +29,11 @@ import soundfile as sf
 import yaml
 
 from drywet import listen
-from drywet.cli import main as cli
+from drywet.app.cli import main as cli
+from drywet.config import load_effects
 from drywet.errors import InputError
-from drywet.params import load_effects
-from drywet.report import AudioClip, EffectSection, ListenTrial, render_listen, save_section, write_report
+from drywet.listen import ListenTrial, render_listen
+from drywet.report import AudioClip, EffectSection, save_section, write_report
 from tests.browser import FLAGS, find_chromium
 from tests.test_report import _chromium_or_skip
 

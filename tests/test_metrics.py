@@ -149,12 +149,6 @@ def test_ratio_db() -> None:
     assert metrics.ratio_db(0.0) == metrics.HF_DB_FLOOR
 
 
-def test_realtime_factor() -> None:
-    assert metrics.realtime_factor(96.0, 12.0) == 8.0
-    with pytest.raises(ValueError):
-        metrics.realtime_factor(1.0, 0.0)
-
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -188,15 +182,15 @@ def test_the_table_names_what_each_source_writes(target: np.ndarray) -> None:
     assert set().union(*by_source.values()) == set(metrics.METRICS)
     assert set(metrics.compute_all(target, 0.9 * target, SR, 8000.0)) == by_source["signals"]
     assert all((m.function is not None) == (m.source == "signals") for m in metrics.METRICS.values())
-    assert _dict_keys(ROOT / "stages" / "evaluate.py", "result") == by_source["evaluate"]
+    assert _dict_keys(ROOT / "drywet" / "pipeline" / "evaluate.py", "result") == by_source["evaluate"]
     assert _dict_keys(ROOT / "drywet" / "capture.py", "out") == by_source["capture"]
     assert all(m.better in ("lower", "higher", "") for m in metrics.METRICS.values())
 
 
 def test_the_table_orders_the_report_and_the_study() -> None:
     """The report's per-effect columns and the study's columns, in the order they have always had."""
+    from drywet.pipeline.section import TABLE_KEYS
     from drywet.study.table import METRIC_KEYS, TEXT_KEYS
-    from stages.section import TABLE_KEYS
 
     assert TABLE_KEYS == ("verdict", "esr", "esr_floor", "repeat_esr", "mae", "r2", "esr_preemph",
                           "stft_distance", "hf_error_db", "params", "macs_per_sample", "rtf")

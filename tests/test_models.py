@@ -133,7 +133,8 @@ def material(seconds: float) -> np.ndarray:
 @pytest.mark.parametrize("loop,seconds", [("c", 2.0), ("numba", 0.25)])
 @pytest.mark.parametrize("units", [64, 80])
 def test_larger_models_stream_within_the_1x32_tolerance(monkeypatch, units, loop, seconds) -> None:
-    from drywet.stream import SequenceStream, SequenceWeights, reference_sequence, run_sequence
+    from drywet.lstm.stream import SequenceStream, reference_sequence, run_sequence
+    from drywet.lstm.weights import SequenceWeights
 
     monkeypatch.setenv("DRYWET_STREAM_LOOP", loop)
     weights = SequenceWeights.from_keras(big_model(units))  # checks its reading against Keras
@@ -148,7 +149,8 @@ def test_larger_models_stream_within_the_1x32_tolerance(monkeypatch, units, loop
 @pytest.mark.parametrize("units", [64, 80])
 def test_larger_models_play_the_same_from_their_aidax_file(units) -> None:
     from drywet.export import export_model, players
-    from drywet.stream import SequenceWeights, reference_sequence
+    from drywet.lstm.stream import reference_sequence
+    from drywet.lstm.weights import SequenceWeights
 
     model = big_model(units)
     data = json.loads(json.dumps(export_model(model, "aidax", SR)))
@@ -163,7 +165,8 @@ def test_larger_models_play_the_same_from_their_aidax_file(units) -> None:
 
 def test_an_80_unit_model_plays_the_same_from_its_nam_file() -> None:
     from drywet.export import export_model, players
-    from drywet.stream import SequenceWeights, reference_sequence
+    from drywet.lstm.stream import reference_sequence
+    from drywet.lstm.weights import SequenceWeights
 
     model = big_model(80, skip=False)  # .nam LSTMs have no skip path
     data = json.loads(json.dumps(export_model(model, "nam", SR)))
@@ -206,15 +209,15 @@ def test_a_48_unit_model_is_padded_to_64_for_aidax_and_plays_identically() -> No
 
 @pytest.mark.parametrize("units", [48, 80])
 def test_larger_models_train_with_the_block_kernel_and_are_refused_by_the_cpu_kernel(units) -> None:
-    from drywet import cpu_lstm, fused
+    from drywet.lstm import cpu, kernels
 
     model = big_model(units, skip=False)
     x = (0.3 * np.random.default_rng(2).standard_normal((2, 300, 1))).astype(np.float32)
-    twin = fused.fused_twin(model, "block")
+    twin = kernels.twin(model, "block")
     np.testing.assert_allclose(twin(x).numpy(), model(x).numpy(), atol=2e-5, rtol=0)
     key, way_out = get_kind("sequence").KERNEL_KEY
     with pytest.raises(ConfigError) as err:
-        cpu_lstm.check_model(model, key, way_out)
+        cpu.check_model(model, key, way_out)
     message = str(err.value)
     assert "\n" not in message and message.startswith("params.yaml: train_sequence.kernel: cpu cannot train")
     assert f"not {units} units" in message and message.endswith("set train_sequence.kernel: block")
@@ -222,8 +225,8 @@ def test_larger_models_train_with_the_block_kernel_and_are_refused_by_the_cpu_ke
 
 def test_larger_models_read_from_their_keras_file(tmp_path) -> None:
     from drywet.inference import save_keras
-    from drywet.keras_file import read_sequence_weights
-    from drywet.stream import SequenceWeights
+    from drywet.lstm.keras_file import read_sequence_weights
+    from drywet.lstm.weights import SequenceWeights
 
     model = big_model(80)
     save_keras(model, tmp_path / "model.keras")

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import yaml
 
+from drywet.config import TrainSequenceParams, load_section, parse
 from drywet.errors import ConfigError
 from drywet.kinds import sequence
-from drywet.params import TrainSequenceParams, load_section, parse
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = {"epochs": 1, "batch_size": 2, "segment": 1024, "warmup": 128, "learning_rate": 1e-3,

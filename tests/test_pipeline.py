@@ -8,10 +8,8 @@ choosing, so every stage, the report included, is shown to follow params.yaml an
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ import soundfile as sf
 import yaml
 
 from drywet import capture
+from drywet.dvcrun import run_dvc
 
 pytestmark = pytest.mark.slow  # every test here runs on the module's `dvc repro` of a temp copy
 
@@ -45,17 +44,6 @@ def _deep_update(d: dict, u: dict) -> None:
             _deep_update(d.setdefault(k, {}), v)
         else:
             d[k] = v
-
-
-def _dvc(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2")
-    bindir = str(Path(sys.executable).parent)
-    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
-    proc = subprocess.run([str(Path(bindir) / "dvc"), *args], cwd=repo, env=env, capture_output=True,
-                          text=True, timeout=900)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"dvc {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
 def write_user_recordings(folder: Path, seconds: float = 6.0, sr: int = USER_SR) -> None:
@@ -100,7 +88,7 @@ def make_copy(tmp_path: Path, updates: dict) -> Path:
 @pytest.fixture(scope="module")
 def tiny_repo(tmp_path_factory) -> Path:
     repo = make_copy(tmp_path_factory.mktemp("e2e"), TINY)
-    _dvc(repo, "repro")
+    run_dvc(["repro"], repo, capture=True, check=True, timeout=900)
     return repo
 
 
@@ -140,13 +128,13 @@ def test_repro_writes_every_output(tiny_repo: Path) -> None:
 
 
 def test_second_repro_does_nothing(tiny_repo: Path) -> None:
-    status = _dvc(tiny_repo, "status", "--json")
+    status = run_dvc(["status", "--json"], tiny_repo, capture=True, check=True, timeout=900)
     assert json.loads(status.stdout or "{}") == {}
 
 
 def test_metrics_and_plots_list_every_effect(tiny_repo: Path) -> None:
-    out = _dvc(tiny_repo, "metrics", "show").stdout
-    plots = json.loads(_dvc(tiny_repo, "plots", "show", "--json").stdout)
+    out = run_dvc(["metrics", "show"], tiny_repo, capture=True, check=True, timeout=900).stdout
+    plots = json.loads(run_dvc(["plots", "show", "--json"], tiny_repo, capture=True, check=True, timeout=900).stdout)
     assert not plots.get("errors")
     for fx in EFFECTS:
         assert f"metrics/{fx}.json" in out
@@ -162,7 +150,7 @@ def repro_error_lines(repo: Path, edit, target: str) -> list[str]:
     edit(p)
     (repo / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
     try:
-        proc = _dvc(repo, "repro", target, check=False)
+        proc = run_dvc(["repro", target], repo, capture=True, check=False, timeout=900)
     finally:
         (repo / "params.yaml").write_text(text)
     assert proc.returncode != 0, proc.stdout
@@ -183,7 +171,7 @@ def test_param_change_reruns_only_dependents(tiny_repo: Path) -> None:
     p["split"]["test_fraction"] = 0.25
     (tiny_repo / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
     try:
-        out = _dvc(tiny_repo, "repro", "--dry").stdout
+        out = run_dvc(["repro", "--dry"], tiny_repo, capture=True, check=True, timeout=900).stdout
         assert "split@sd1" in out and "evaluate@mypedal" in out
         assert "Running stage 'record@sd1'" not in out and "Running stage 'align@sd1'" not in out
     finally:

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from drywet.audio import read_wav, write_wav
-from tests.test_pipeline import TINY, _dvc, make_copy
+from drywet.dvcrun import run_dvc
+from tests.test_pipeline import TINY, make_copy
 
 OUTPUTS = ("data/raw/sd1", "data/aligned/sd1", "data/split/sd1", "data/frames/sd1", "models/sd1",
            "data/predictions/sd1")
@@ -58,19 +59,19 @@ def test_saved_models_are_byte_stable(tmp_path):
 @pytest.mark.slow
 def test_rerun_stages_write_identical_bytes_and_dvc_stays_up_to_date(tmp_path):
     repo = make_copy(tmp_path, {**TINY, "effects": {"sd1": {"source": "bench", "channel": None}}})
-    _dvc(repo, "repro", "predict@sd1")
+    run_dvc(["repro", "predict@sd1"], repo, capture=True, check=True, timeout=900)
     before = _digests(repo)
     assert len(before) > 10
     for stage in ("record@sd1", "align@sd1", "split@sd1", "frame@sd1", "predict@sd1"):
-        _dvc(repo, "repro", "-f", "-s", stage)
+        run_dvc(["repro", "-f", "-s", stage], repo, capture=True, check=True, timeout=900)
     after = _digests(repo)
     changed = sorted(k for k in before if before[k] != after.get(k))
     assert not changed, f"rerun stages wrote different bytes: {changed}"
-    status = _dvc(repo, "status", "predict@sd1").stdout
+    status = run_dvc(["status", "predict@sd1"], repo, capture=True, check=True, timeout=900).stdout
     assert "up to date" in status, status
     # Training is seeded and deterministic on one machine: retrained, the model folder is unchanged too
     # (across machines its last bits may differ).
-    _dvc(repo, "repro", "-f", "-s", "train@sd1")
+    run_dvc(["repro", "-f", "-s", "train@sd1"], repo, capture=True, check=True, timeout=900)
     retrained = _digests(repo)
     assert {k: v for k, v in retrained.items() if k.startswith("models/")} == \
         {k: v for k, v in before.items() if k.startswith("models/")}

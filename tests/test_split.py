@@ -8,14 +8,10 @@ import pytest
 from drywet.errors import ConfigError, InputError
 from drywet.split import (
     SplitBounds,
-    batch_frames,
     epoch_segment_starts,
     frame_starts,
-    frame_views,
-    pad_for_causal,
     sample_frame_starts,
     split_bounds,
-    targets_for_starts,
     tile_segment_starts,
 )
 
@@ -70,27 +66,9 @@ def test_split_bad_fractions_raise(test_fraction, val_fraction):
         split_bounds(1000, test_fraction, val_fraction, min_part=1)
 
 
-def test_frame_views_match_explicit_frames_without_copy():
-    x = np.arange(10, dtype=np.float32) * 0.5
-    frame = 4
-    views = frame_views(x, frame)
-    explicit = np.stack([x[s : s + frame] for s in range(x.size - frame + 1)])
-    np.testing.assert_array_equal(views, explicit)
-    assert views.shape == (frame_starts(x.size, frame), frame) == (7, 4)
-    assert np.shares_memory(views, x)
+def test_frame_starts_counts_every_full_frame():
+    assert frame_starts(10, 4) == 7
     assert frame_starts(3, 4) == 0
-
-
-def test_targets_are_aligned_with_the_last_frame_sample():
-    dry = np.arange(20, dtype=np.float32)
-    wet = 100 + np.arange(20, dtype=np.float32)
-    starts = np.array([0, 3, 15])
-    frames = batch_frames(dry, starts, 5)
-    targets = targets_for_starts(wet, starts, 5)
-    assert frames.shape == (3, 5, 1) and frames.dtype == np.float32
-    np.testing.assert_array_equal(frames[:, -1, 0] + 100, targets)
-    np.testing.assert_array_equal(frames[1, :, 0], dry[3:8])
-    assert targets.tolist() == [104, 107, 119]
 
 
 def test_sample_frame_starts_deterministic_and_within_part():
@@ -103,8 +81,7 @@ def test_sample_frame_starts_deterministic_and_within_part():
     assert a.dtype == np.int64 and a.size == 500
     assert np.all(np.diff(a) > 0)  # sorted, distinct
     assert a.min() >= 0 and a.max() + frame <= train.size
-    frames = batch_frames(train, a, frame)
-    assert frames.max() < b.train[1]  # no frame reaches into val or test
+    assert train[a.max() + frame - 1] < b.train[1]  # no frame reaches into val or test
 
 
 def test_sample_frame_starts_all_when_count_exceeds():
@@ -112,17 +89,6 @@ def test_sample_frame_starts_all_when_count_exceeds():
     np.testing.assert_array_equal(starts, np.arange(91))
     with pytest.raises(InputError):
         sample_frame_starts(5, 10, count=3, seed=0)
-
-
-def test_pad_for_causal_gives_one_frame_per_sample():
-    x = np.arange(1, 8, dtype=np.float32)
-    frame = 4
-    padded = pad_for_causal(x, frame)
-    views = frame_views(padded, frame)
-    assert padded.size == x.size + frame - 1
-    assert views.shape[0] == x.size
-    np.testing.assert_array_equal(views[:, -1], x)
-    np.testing.assert_array_equal(views[0], [0, 0, 0, 1])
 
 
 @pytest.mark.parametrize(("n", "segment", "warmup"), [(10, 4, 1), (1000, 64, 16), (1000, 64, 0), (777, 100, 99)])

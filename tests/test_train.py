@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from drywet import train
+from drywet.config import TrainParams, TrainSequenceParams
 from drywet.kinds import Audio, build_model, framed, sequence
 from drywet.models import get_structure
-from drywet.params import TrainParams, TrainSequenceParams
 from drywet.split import sample_frame_starts
 
 
@@ -190,8 +190,8 @@ def test_sequence_kernel_param_and_the_c_kernel_trains_the_same_model() -> None:
     """`train_sequence.kernel`: block (the default) or cpu. The C kernel computes the same LSTM as the
     fused one (sums in another order), so after a few steps from the same start the two models agree
     closely; a model the C kernel has no code for is a one-line error naming the key."""
+    from drywet.config import parse
     from drywet.errors import ConfigError
-    from drywet.params import parse
 
     base = dict(epochs=1, batch_size=4, segment=256, warmup=56, learning_rate=5e-3, loss="mse", seed=1)
     assert parse(TrainSequenceParams, base, "train_sequence").kernel == "block"

@@ -9,13 +9,13 @@ import json
 import numpy as np
 import pytest
 
+from drywet.config import TrainSequenceParams
 from drywet.errors import ConfigError
 from drywet.export import FORMATS, export_model, plan, save_nam
 from drywet.export.players import read_nam
 from drywet.kinds import build_model, get_kind, get_structure, macs_per_sample, playable, structures
 from drywet.kinds import wavenet as wn
 from drywet.meta import ModelMeta
-from drywet.params import TrainSequenceParams
 from drywet.wavenet.arch import PRESETS
 from drywet.wavenet.weights import WaveNetWeights, reference
 

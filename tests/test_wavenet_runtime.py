@@ -155,9 +155,10 @@ def test_weight_shapes_are_checked():
         WaveNetWeights(GATED, tuple(arrays), weights.head_scale)
 
 
-def per_sample(weights: WaveNetWeights, x: np.ndarray) -> np.ndarray:
+def per_sample(weights: WaveNetWeights, x: np.ndarray, tanh=np.tanh) -> np.ndarray:
     """The model one sample at a time with explicit histories, written from NAM's equations: the
-    dilated conv out[n] = b + sum_k W[k] in[n - (K - 1 - k) d], zeros before the first sample."""
+    dilated conv out[n] = b + sum_k W[k] in[n - (K - 1 - k) d], zeros before the first sample;
+    `tanh` the activation (the gate's logistic stays exact, as in NAM)."""
     histories = [[[] for _ in a.layers] for a in weights.arrays]
     y = np.empty(len(x))
     for n, xn in enumerate(np.asarray(x, np.float64)):
@@ -173,7 +174,7 @@ def per_sample(weights: WaveNetWeights, x: np.ndarray) -> np.ndarray:
                     if back < len(past):
                         z = z + layer.conv[:, :, tap] @ past[-1 - back]
                 c = array.channels
-                a = np.tanh(z[:c]) / (1 + np.exp(-z[c:])) if array.gated else np.tanh(z)
+                a = tanh(z[:c]) / (1 + np.exp(-z[c:])) if array.gated else tanh(z)
                 head = a if head is None else head + a
                 h = h + layer.layer1x1 @ a + layer.layer1x1_bias
             head = w.head @ head + (w.head_bias if w.head_bias is not None else 0.0)
@@ -186,6 +187,40 @@ def test_reference_is_the_model():
     weights = random_weights(GATED, seed=4)
     x = noise(400, seed=2)
     assert np.max(np.abs(reference(weights, x) - per_sample(weights, x))) < 1e-12
+
+
+def nam_fast_tanh(x):
+    """NAM's fast tanh (NeuralAmpModelerCore NAM/activations.h), written out here from its source."""
+    ax, x2 = np.abs(x), x * x
+    return (x * (2.45550750702956 + 2.45550750702956 * ax + (0.893229853513558 + 0.821226666969744 * ax) * x2)
+            / (2.44506634652299 + (2.44506634652299 + x2) * np.abs(x + 0.814642734961073 * x * ax)))
+
+
+def test_fast_tanh_plays_as_nam_by_default():
+    """A `.nam` WaveNet played with the NAM plugin's fast tanh (drywet.export.players, through the
+    float64 reference) is the direct evaluation with NAM's fast tanh, and a small ESR from exact."""
+    from drywet.export import players
+    from drywet.lstm.activation import fast_tanh
+    from drywet.metrics import esr
+
+    grid = np.linspace(-12, 12, 4001)
+    assert np.array_equal(fast_tanh(grid), nam_fast_tanh(grid))  # the one copy is NAM's formula
+    weights = random_weights(GATED, seed=4)
+    data = {"architecture": "WaveNet", "config": GATED.to_nam(), "weights": weights.to_flat().tolist(),
+            "sample_rate": 48000}
+    player = players.read_nam(data)
+    player.fast_tanh = True
+    player.reset(prewarm=False)
+    x = noise(400, seed=2)
+    played = np.concatenate([player.process(x[:150]), player.process(x[150:])])  # the state carries on
+    settle = np.zeros(GATED.receptive_field - 1)
+    direct = per_sample(weights, np.concatenate([settle, x]), nam_fast_tanh)[settle.size:]
+    np.testing.assert_allclose(played, direct, rtol=0, atol=1e-12)
+    exact = per_sample(weights, np.concatenate([settle, x]))[settle.size:]
+    assert 1e-6 < esr(exact, played) < 1e-3
+    player.fast_tanh = False
+    player.reset(prewarm=False)
+    assert np.max(np.abs(player.process(x) - exact)) < TOL  # the compiled loop, exact tanh
 
 
 # -- streaming ---------------------------------------------------------------------------------------

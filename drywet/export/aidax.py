@@ -32,28 +32,24 @@ only IRs and audio files are resampled):
 from __future__ import annotations
 
 from drywet.errors import ConfigError
-from drywet.export.checks import nested, sequence_weights
+from drywet.export.checks import nested
 from drywet.export.format import Format, Provenance
+from drywet.export.hosts import AIDAX_HOST
 from drywet.export.pad import pad_units
 from drywet.export.players import read_aidax
 from drywet.export.plugins import Plugin, refusal
-from drywet.stream import SequenceWeights
+from drywet.lstm.weights import SequenceWeights
 
 AIDAX_PLUGIN = Plugin("AIDA-X 1.1.0", (8, 12, 16, 20, 24, 32, 40, 64, 80), 1, (1, 2, 3), None, host_rate=True,
                       prewarm_samples=2048,
                       controls=("", "AIDA-X's PARAM1 is the knob", "AIDA-X's PARAM1 and PARAM2 are the knobs"),
-                      more_layers="a file of more loads without an error and plays silence")
+                      more_layers="a file of more loads without an error and plays silence", default=AIDAX_HOST)
 AIDAX_UNITS = AIDAX_PLUGIN.widths
 
 
-def to_aidax(model, sample_rate: int, metadata: dict | None = None, meta=None) -> dict:
-    """The RTNeural/AIDA-X dict of a sequence model run at `sample_rate` Hz; framed models are refused."""
-    return from_weights(sequence_weights(model, "AIDA-X", meta), sample_rate, metadata)
-
-
 def from_weights(weights: SequenceWeights, sample_rate: int, metadata: dict | None = None) -> dict:
-    """`to_aidax` for weights already read from the model; a model of more than one LSTM layer is a
-    ConfigError (AIDA-X would play its file as silence)."""
+    """The RTNeural/AIDA-X dict of a sequence model's weights run at `sample_rate` Hz; a model of more
+    than one LSTM layer is a ConfigError (AIDA-X would play its file as silence)."""
     if len(weights.layers) != 1:
         raise ConfigError(f"model '{weights.name}' cannot export to AIDA-X: "
                           f"{refusal(AIDAX_PLUGIN, weights, int(sample_rate))}")

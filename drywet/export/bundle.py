@@ -1,7 +1,9 @@
 """One effect's plugin files: a file for every format in `FORMATS` a released plugin loads (`plan`),
-with the metadata of its gear (params.yaml's `gear.<fx>`) and training, and the test ESR of each file
-played from its contents alone (its format's reader, `drywet.export.players`) next to the scored one,
-as the `export` stage writes them. Arrays in, dicts out; the stage writes the files."""
+with the metadata of its gear (params.yaml's `gear.<fx>`) and training (`provenance`, which the
+`export` command uses too), and the test ESR of each file played from its contents alone (its
+format's reader, `drywet.export.players`) next to the scored one, and as each plugin plays it with its
+default settings (`played_by_plugins`, `drywet.export.hosts`), as the `export` stage writes them.
+Arrays in, dicts out; the stage writes the files."""
 
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from drywet.antialias import downsample, upsample
 from drywet.export import FORMATS, plan
 from drywet.export.checks import model_rate
 from drywet.export.format import Provenance
+from drywet.export.hosts import Host
 from drywet.export.plugins import FRAMED_REASON, notes
-from drywet.stream import SequenceWeights
+from drywet.lstm.weights import SequenceWeights
 
 ESR_AGREEMENT = 1e-4  # a played file's test ESR must be this close to the scored one
 
@@ -51,15 +54,23 @@ def build_exports(weights: SequenceWeights, meta, effect: str, gear=None, esr: f
     """
     rate = model_rate(meta)
     loads, skipped = plan(weights, rate)
-    about = Provenance(f"drywet {effect} {meta.structure}", gear, esr, verdict, latency_samples, rate)
+    about = provenance(meta, effect, gear, esr, verdict, latency_samples)
     exports = []
     for fmt, plugin_names in loads.items():
         form = FORMATS[fmt]
-        data = form.finish(form.build(weights, rate, form.metadata(about)))
+        data = form.finish(form.build(weights, rate, form.file_metadata(about)))
         found = [note for plugin in form.plugins if plugin.name in plugin_names
                  for note in notes(plugin, weights, rate)]
         exports.append(Export(fmt, f"{effect}{form.suffix}", data, tuple(plugin_names), tuple(found)))
     return exports, skipped
+
+
+def provenance(meta, effect: str | None, gear=None, esr: float | None = None, verdict: str | None = None,
+               latency_samples=None) -> Provenance:
+    """What a file's metadata says of the model (ModelMeta `meta`): the one source of the metadata of
+    the export stage's files and of `python -m drywet export`'s, so both carry the same fields."""
+    name = " ".join(str(s) for s in ("drywet", effect, meta.structure) if s)
+    return Provenance(name, gear, esr, verdict, latency_samples, model_rate(meta))
 
 
 def framed_skips() -> dict[str, str]:
@@ -79,31 +90,58 @@ def plugin_rate(export: Export, rate: int) -> int:
     return fixed.pop() if len(fixed) == 1 else rate
 
 
-def played_esr(export: Export, takes: Sequence[Take], oversample: int = 1, rate: int | None = None,
-               play_rate: int | None = None) -> float:
-    """Test ESR of the file played by its independent reader over every take (each from the file's
-    initial state, its knobs held), against the wet audio, as the predict and evaluate stages score
-    the model. The plugins' prewarm (zeros run through a freshly loaded model: NAM 0.5 s, AIDA-X 2048
-    samples) is left out, as the scoring starts from the zero state too: it changes only the first
-    milliseconds a plugin plays. An oversampled model is played between the same interpolation and
-    decimation filters the pipeline uses (the NAM plugin resamples by itself; the others run at the
-    host's rate). A plugin that runs every model at one `play_rate` other than the model's audio
-`rate` plays the dry resampled to it, and its output is resampled back (what the listener hears)."""
+def played(export: Export, takes: Sequence[Take], oversample: int = 1, rate: int | None = None,
+           play_rate: int | None = None, host: Host | None = None) -> np.ndarray:
+    """The file played by its independent reader over every take, concatenated (each take from the
+    file's initial state, its knobs held), as the predict stage runs the model. An oversampled model
+    is played between the same interpolation and decimation filters the pipeline uses (the NAM plugin
+    resamples by itself; the others run at the host's rate). A plugin that runs every model at one
+    `play_rate` other than the model's audio `rate` plays the dry resampled to it, and its output is
+    resampled back (what the listener hears). Without `host` the prewarm is left out, as the scoring
+    starts from the zero state too; with it (a plugin's `default`, at the host rate `rate`) the
+    plugin's prewarm, fast tanh and processing before and after the model are played too."""
     player = FORMATS[export.fmt].reader(export.data)
+    player.fast_tanh = host is not None and host.fast_tanh
     resampled = rate is not None and play_rate is not None and play_rate != rate
-    preds, targets = [], []
+    out = []
     for take in takes:
-        player.reset(prewarm=False)
-        dry = _resample(take.dry, rate, play_rate) if resampled else take.dry
+        player.reset(prewarm=host is not None)
+        heard = np.asarray(take.dry, np.float64)
+        heard = heard if host is None else host.before(heard, rate)
+        dry = _resample(heard, rate, play_rate) if resampled else heard
         x = upsample(dry, oversample).astype(np.float64)
         if take.knobs:
             x = np.column_stack([x, np.broadcast_to(np.float64(take.knobs), (len(x), len(take.knobs)))])
         y = downsample(player.process(x), oversample, len(dry))
         if resampled:
-            y = np.pad(_resample(y, play_rate, rate), (0, len(take.dry)))[:len(take.dry)]
-        preds.append(y)
-        targets.append(np.asarray(take.wet, np.float32))
-    return metrics.esr(np.concatenate(targets), np.concatenate(preds))
+            y = np.pad(_resample(y, play_rate, rate), (0, len(heard)))[:len(heard)]
+        out.append(y if host is None else host.after(y, heard, rate))
+    return np.concatenate(out)
+
+
+def wet_of(takes: Sequence[Take]) -> np.ndarray:
+    """The takes' wet audio, concatenated (float32, as scored)."""
+    return np.concatenate([np.asarray(take.wet, np.float32) for take in takes])
+
+
+def played_by_plugins(export: Export, takes: Sequence[Take], alone: np.ndarray, oversample: int, rate: int,
+                      play_rate: int) -> dict[str, dict]:
+    """Per plugin that loads the file and whose default processing `drywet.export.hosts` models: the test
+    ESR as it plays the file with its default settings (`esr`, against the wet audio; `vs_model`, against
+    `alone`, the file played alone), what it adds by default and the settings that play the model alone
+    (`to_match`, None when none does). ESRs to 4 significant digits."""
+    form, wet = FORMATS[export.fmt], wet_of(takes)
+    out = {}
+    for plugin in form.plugins:
+        if plugin.name in export.plugins and plugin.default is not None:
+            heard = played(export, takes, oversample, rate, play_rate, plugin.default)
+            out[plugin.name] = {"esr": _sig(metrics.esr(wet, heard)), "vs_model": _sig(metrics.esr(alone, heard)),
+                                "adds": plugin.default.adds, "to_match": plugin.default.to_match}
+    return out
+
+
+def _sig(value: float) -> float:
+    return float(f"{value:.4g}")
 
 
 def _resample(x: np.ndarray, rate_from: int, rate_to: int) -> np.ndarray:

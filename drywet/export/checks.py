@@ -8,19 +8,7 @@ import os
 
 import numpy as np
 
-from drywet.errors import ConfigError
 from drywet.fileio import write_text
-from drywet.stream import SequenceWeights
-
-
-def sequence_weights(model, label: str, meta=None) -> SequenceWeights:
-    """The model's LSTM weights for export to `label` (e.g. "AIDA-X"), a format that holds LSTMs only;
-    framed models and WaveNets are refused (one line)."""
-    weights = playable_weights(model, label, meta)
-    if not isinstance(weights, SequenceWeights):
-        raise ConfigError(f"model '{model.name}' is a WaveNet; {label} files hold LSTMs only (a WaveNet "
-                          "exports to .nam, for Neural Amp Modeler)")
-    return weights
 
 
 def playable_weights(model, label: str, meta=None):

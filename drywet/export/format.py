@@ -12,7 +12,7 @@ from typing import Any
 
 from drywet.export.players import Player
 from drywet.export.plugins import Plugin
-from drywet.stream import SequenceWeights
+from drywet.lstm.weights import SequenceWeights
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,11 @@ class Format:
     finish: Callable[[dict], dict] = unchanged
     notes: Callable[[dict], list[str]] = no_notes
     architectures: tuple[str, ...] = ("LSTM",)  # the model architectures its files hold (`architecture`)
+
+    def file_metadata(self, about: Provenance, extra: dict | None = None) -> dict:
+        """The metadata the format's files carry (`metadata(about)`, then `extra` over it): the one
+        path of the export stage's files and of `python -m drywet export`'s."""
+        return {**self.metadata(about), **(extra or {})}
 
     def __post_init__(self) -> None:
         if not self.plugins:

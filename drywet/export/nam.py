@@ -51,22 +51,23 @@ import numpy as np
 from drywet.errors import ConfigError, InputError
 from drywet.export.checks import compact, playable_weights, save_json
 from drywet.export.format import Format, Provenance
+from drywet.export.hosts import NAM_HOST
 from drywet.export.loudness import loudness_and_gain
 from drywet.export.pad import pad_units
 from drywet.export.players import read_nam
 from drywet.export.plugins import Plugin
-from drywet.stream import SequenceWeights
+from drywet.lstm.weights import SequenceWeights
 from drywet.wavenet.weights import WaveNetWeights
 
 if TYPE_CHECKING:
-    from drywet.params import GearParams
+    from drywet.config import GearParams
 
 NAM_VERSION = "0.5.4"  # .nam file version; NAM players accept 0.5.x
 GEAR_TYPES = ("amp", "pedal", "pedal_amp", "amp_cab", "amp_pedal_cab", "preamp", "studio")
 TONE_TYPES = ("clean", "overdrive", "crunch", "hi_gain", "fuzz")
 _REQUIRED_KEYS = ("version", "architecture", "config", "weights")
 
-NAM_PLUGIN = Plugin("Neural Amp Modeler", None, None, (1,), False, prewarm_s=0.5)
+NAM_PLUGIN = Plugin("Neural Amp Modeler", None, None, (1,), False, prewarm_s=0.5, default=NAM_HOST)
 
 
 def to_nam(model, sample_rate: int, metadata: dict | None = None, meta=None) -> dict:

@@ -2,21 +2,24 @@
 file sounds like the model it came from.
 
 Each reader knows only its format's description (see the format modules' docstrings and the plugin
-sources named there) and shares no code with the exporters or with `drywet.stream`: this module
+sources named there) and shares no code with the exporters or with `drywet.lstm.stream`: this module
 imports neither; a format's `Format` names its reader from here (`reader=read_nam`). The readers
 of the built-in formats live together because what they share is this module's float64 player
 (`Player`, `Layer`), never a line of the writers; a new format may instead define its reader in its
 own module, on `Player` and `Layer`, as long as the reader uses nothing of that module's writer.
 Each turns the file into per-layer input and recurrent matrices
 in PyTorch's row layout (gate rows i, f, g, o), a bias, an initial state and a linear head, then runs
-them in float64 with the exact logistic and tanh. Like the plugins it starts from the file's state
+them in float64 with the exact logistic and tanh (or, with `Player.fast_tanh`, NAM's approximation of
+both, `fast_tanh`). Like the plugins it starts from the file's state
 after running zeros through the model for the plugin's prewarm (NAM 0.5 s, AIDA-X 2048 samples,
 Proteus none), and Proteus / NeuralPi add the dry input to the output whatever the file says.
 
 A `.nam` WaveNet is read back into drywet.wavenet's arrays (its config and flat-order readers, not
 the Keras-to-file writer in drywet.kinds.wavenet) and streamed by drywet.wavenet's compiled loop in
 float32: a float64 forward pass over a test part takes minutes. The float64 reference forward
-(`drywet.wavenet.weights.reference`) and NAM's own loader check that loop and that reader in the tests.
+(`drywet.wavenet.weights.reference`) and NAM's own loader check that loop and that reader in the tests;
+with `fast_tanh` (the NAM plugin's default processing) the file plays through that reference with
+NAM's fast tanh, which the compiled loop does not compute.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from drywet.errors import ConfigError, InputError
+from drywet.lstm.activation import fast_tanh as _fast_tanh
 
 try:
     import numba
@@ -41,11 +45,21 @@ def _njit(f):
     return f if numba is None else numba.njit(cache=True, error_model="numpy")(f)
 
 
+# NeuralAmpModelerCore's approximation of tanh (drywet.lstm.activation, one copy), compiled; its
+# logistic is 0.5 (fast_tanh(x / 2) + 1) (`fast_sigmoid`), the identity `_lstm_run` uses for the exact one.
+fast_tanh = _njit(_fast_tanh)
+
+
 @_njit
-def _lstm_run(x, w_in, w_rec, bias, h, c, out):  # pragma: no cover - compiled
+def _tanh(x, fast):  # pragma: no cover - compiled
+    return fast_tanh(x) if fast else np.tanh(x)
+
+
+@_njit
+def _lstm_run(x, w_in, w_rec, bias, h, c, out, fast):  # pragma: no cover - compiled
     """One LSTM layer over x (n, in): w_in (in, 4H), w_rec (H, 4H) (transposed PyTorch rows, so the
     inner loops run along contiguous memory), gate order i, f, g, o; h and c carry over (in place);
-    out (n, H) receives h at every step."""
+    out (n, H) receives h at every step; `fast`: NAM's `fast_tanh` for every tanh and logistic."""
     n, n_in = x.shape
     hidden = h.shape[0]
     z = np.empty(4 * hidden)
@@ -61,12 +75,12 @@ def _lstm_run(x, w_in, w_rec, bias, h, c, out):  # pragma: no cover - compiled
             for k in range(4 * hidden):
                 z[k] += v * w_rec[j, k]
         for k in range(hidden):
-            i = 0.5 + 0.5 * np.tanh(0.5 * z[k])
-            f = 0.5 + 0.5 * np.tanh(0.5 * z[hidden + k])
-            g = np.tanh(z[2 * hidden + k])
-            o = 0.5 + 0.5 * np.tanh(0.5 * z[3 * hidden + k])
+            i = 0.5 + 0.5 * _tanh(0.5 * z[k], fast)
+            f = 0.5 + 0.5 * _tanh(0.5 * z[hidden + k], fast)
+            g = _tanh(z[2 * hidden + k], fast)
+            o = 0.5 + 0.5 * _tanh(0.5 * z[3 * hidden + k], fast)
             c[k] = f * c[k] + i * g
-            h[k] = o * np.tanh(c[k])
+            h[k] = o * _tanh(c[k], fast)
             out[t, k] = h[k]
 
 
@@ -83,7 +97,10 @@ class Layer:
 
 class Player:
     """A model file as its plugin plays it: `process` continues from the current state; `reset`
-    returns to the file's initial state and runs the plugin's prewarm."""
+    returns to the file's initial state and runs the plugin's prewarm; `fast_tanh` (off: exact)
+    computes every tanh and logistic with NAM's approximation."""
+
+    fast_tanh = False
 
     def __init__(self, layers: list[Layer], head_w: np.ndarray, head_b: float, skip: bool, inputs: int,
                  rate: int | None, prewarm: int, in_gain: float = 1.0, out_gain: float = 1.0):
@@ -115,7 +132,7 @@ class Player:
             v = np.ascontiguousarray(x[start:start + BLOCK])
             for k, (w_in, w_rec, b, _, _) in enumerate(self._layers):
                 out = np.empty((len(v), self.hidden[k]))
-                _lstm_run(v, w_in, w_rec, b, self._h[k], self._c[k], out)
+                _lstm_run(v, w_in, w_rec, b, self._h[k], self._c[k], out, self.fast_tanh)
                 v = out
             y[start:start + BLOCK] = v @ self._head_w + self._head_b
         if self.skip:
@@ -136,10 +153,14 @@ def _array(value, shape: tuple[int, ...], what: str) -> np.ndarray:
 class WaveNetPlayer:
     """A `.nam` WaveNet as NAM plays it: its config and flat weights read back (`WaveNetConfig.from_nam`,
     `WaveNetWeights.from_flat`) and streamed by drywet.wavenet's loop, from long silence: NAM's
-    prewarm (0.5 s) outlasts the receptive field, so every reset runs that many zeros through it."""
+    prewarm (0.5 s) outlasts the receptive field, so every reset runs that many zeros through it.
+    With `fast_tanh` (NAM's approximation, as the NAM plugin plays by default) it plays through the
+    float64 reference instead (drywet.wavenet.weights.reference with fast_tanh; the compiled loop
+    computes the exact tanh only), over everything heard since the reset."""
 
     inputs = 1
     skip = False
+    fast_tanh = False
 
     def __init__(self, data: dict, rate: int, prewarm: int):
         from drywet.wavenet.arch import WaveNetConfig
@@ -151,6 +172,7 @@ class WaveNetPlayer:
         except ConfigError as exc:
             raise InputError(f".nam WaveNet unusable: {exc}") from None
         self.rate, self.prewarm = rate, prewarm
+        self._weights = weights
         self._settle = weights.config.receptive_field - 1
         self._stream = WaveNetStream(weights)
         self.reset()
@@ -158,8 +180,11 @@ class WaveNetPlayer:
     def reset(self, prewarm: bool = True) -> None:
         """Back to long silence (the plugin's prewarm, or the receptive field's zeros when that is
         longer: the state is the same once it is past)."""
+        silence = np.zeros(max(self._settle, self.prewarm if prewarm else 0))
+        self._heard = silence  # the fast-tanh player's input since the reset
         self._stream.reset()
-        self.process(np.zeros(max(self._settle, self.prewarm if prewarm else 0)))
+        if not self.fast_tanh:
+            self.process(silence)
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """Output (float64, n) for (n,) or (n, 1) audio, continuing from the current state."""
@@ -168,6 +193,11 @@ class WaveNetPlayer:
             if x.shape[1] != 1:
                 raise InputError(f"the file takes 1 input channel; got {x.shape[1]}")
             x = x[:, 0]
+        if self.fast_tanh:
+            from drywet.wavenet.weights import reference
+
+            self._heard = np.concatenate([self._heard, x])
+            return reference(self._weights, self._heard, fast_tanh=True)[self._heard.size - x.size:]
         return self._stream.process(x.astype(np.float32)).astype(np.float64)
 
 

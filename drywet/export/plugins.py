@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drywet.stream import SequenceWeights
+from drywet.export.hosts import Host
+from drywet.lstm.weights import SequenceWeights
 
 FRAMED_REASON = "framed models play in no plugin; train with model.kind: sequence"
 
@@ -25,7 +26,9 @@ class Plugin:
     one rate it runs every model at (None: the file's rate or the host's, see `host_rate`);
     prewarm_s / prewarm_samples: zeros run through a model when it is loaded; controls: what to set
     in the plugin for a model of 1, 2, 3 ... inputs (one line each, "" for nothing); more_layers: what
-    the build does with a file of more layers than it loads, when that is worse than an error.
+    the build does with a file of more layers than it loads, when that is worse than an error;
+    default: what it does around the model at its default settings (`drywet.export.hosts`), None when
+    not modelled.
     """
 
     name: str
@@ -39,6 +42,7 @@ class Plugin:
     prewarm_samples: int = 0
     controls: tuple[str, ...] = ()
     more_layers: str = ""
+    default: Host | None = None
 
     def width_for(self, units: int) -> int | None:
         """The compiled width a model of `units` pads to (the smallest that holds it), or None."""
@@ -94,7 +98,7 @@ def notes(plugin: Plugin, weights: SequenceWeights, rate: int) -> list[str]:
     cancels = plugin.skip is True and not weights.skip
     width = plugin.width_for(units + cancels)
     if cancels:
-        found.append(f"one unit cancels the dry input {plugin.name} adds (output within 7e-7 of the model's)")
+        found.append(f"one unit cancels the dry input {plugin.name} adds (output within 2e-6 of the model's)")
     if width != units + cancels:
         found.append(f"padded from {units + cancels} to {width} units with silent ones (same output)")
     if plugin.rate is not None and rate != plugin.rate:

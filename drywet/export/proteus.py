@@ -9,7 +9,7 @@ Gate rows i, f, g, o (PyTorch's order, the same as Keras'); the loader sums the 
 Keras bias goes in `bias_ih` and zeros in `bias_hh`. The plugins add the dry input to the output
 whatever `skip` says, and are compiled for one hidden size (Proteus 40, NeuralPi 20): a narrower
 model is zero-padded to that width (`drywet.export.pad`, exact); a model without the skip connection
-gets one unit that cancels the dry input the plugin adds (within 7e-7, `drywet.export.pad.cancel_dry`);
+gets one unit that cancels the dry input the plugin adds (within 2e-6, `drywet.export.pad.cancel_dry`);
 a wider model or a second layer is refused. The two share this layout but not a width, so each has
 its own file and `Format` (`FORMAT`: Proteus, `NEURALPI`).
 
@@ -40,31 +40,28 @@ from functools import partial
 import numpy as np
 
 from drywet.errors import ConfigError
-from drywet.export.checks import nested, sequence_weights
+from drywet.export.checks import nested
 from drywet.export.format import Format
+from drywet.export.hosts import PROTEUS_HOST
 from drywet.export.pad import cancel_dry, pad_units
 from drywet.export.players import read_proteus
 from drywet.export.plugins import Plugin
-from drywet.stream import SequenceWeights
+from drywet.lstm.weights import SequenceWeights
 
 PROTEUS_PLUGIN = Plugin("Proteus 1.2", (40,), 1, (1, 2), True, rate=44100,
                         controls=("Proteus scales its input by 2.5 x Drive (unity at Drive 0.4)",
-                                  "Proteus boosts a knob model's input by 1.5 (3.5 dB); Drive is the knob"))
+                                  "Proteus boosts a knob model's input by 1.5 (3.5 dB); Drive is the knob"),
+                        default=PROTEUS_HOST)
 NEURALPI_PLUGIN = Plugin("NeuralPi 1.3.0", (20,), 1, (1, 2), True, host_rate=True,
                          controls=("NeuralPi scales its input by 2 x Gain (unity at Gain 0.5)",
                                    "NeuralPi's Gain is the knob"))
 PLUGIN_UNITS = {"Proteus": PROTEUS_PLUGIN.widths[0], "NeuralPi": NEURALPI_PLUGIN.widths[0]}
 
 
-def to_proteus(model, sample_rate: int, metadata: dict | None = None, meta=None, plugin: str = "Proteus") -> dict:
-    """The Proteus (or NeuralPi) dict of a single-layer skip-connection sequence model; others are refused."""
-    return from_weights(sequence_weights(model, plugin, meta), sample_rate, metadata, plugin)
-
-
 def from_weights(weights: SequenceWeights, sample_rate: int, metadata: dict | None = None,
                  plugin: str = "Proteus") -> dict:
-    """`to_proteus` for weights already read from the model; `plugin` (Proteus or NeuralPi) sets the
-    width the file is padded to."""
+    """The Proteus (or NeuralPi) dict of a single-layer sequence model's weights (others are refused);
+    `plugin` (Proteus or NeuralPi) sets the width the file is padded to."""
     width = PLUGIN_UNITS[plugin]
     wants = []
     if len(weights.layers) != 1:

@@ -2,21 +2,21 @@
 
 Each kind module (`framed`, `sequence`) provides the same small interface:
 
-    INDEX_PARAMS, TRAIN_PARAMS                     drywet.params sections for its examples and recipe
+    INDEX_PARAMS, TRAIN_PARAMS                     drywet.config sections for its examples and recipe
     build_model(structure, skip) -> keras.Model    the Keras model (the caller seeds Keras)
     lstm_steps(structure) -> int                   LSTM steps run per output sample (cost)
     make_index(n_train, n_val, structure, cfg)     training / validation examples as start indices
     datasets(audio, index, cfg, start_epoch=0)     tf.data pipelines and the steps per epoch (from an epoch on)
     compile_args(cfg, steps_per_epoch, structure)  optimizer, loss and metrics for `compile`
     KEEP_BEST                                      keep the best validation epoch's weights (else the last)
-    training_kernel(cfg) -> str | None             the LSTM kernel drywet.train's `fit` trains with: "block"
-                                                   (drywet.fused), "cpu" (drywet.cpu_lstm), None
-                                                   (keras.layers.LSTM); models are saved as plain Keras either way
+    training_kernel(cfg) -> str                    the name of the LSTM kernel drywet.train's `fit` trains with, in
+                                                   drywet.lstm.kernels' registry: "keras", "block", "cpu";
+                                                   models are saved as plain Keras either way
     predict(model, x, batch_size, progress)        one output sample per input sample
 
 `common` holds what they share (`Index`, `Audio`, the tf.data helpers, the ESR metric). A kind never
 imports the training loop (drywet.train) or a training kernel: it names its kernel, `fit` picks it.
-A new kind is one new module here plus its name in `drywet.params.KIND_NAMES`; KINDS below is built from it.
+A new kind is one new module here: drywet.config finds it (KIND_NAMES) and KINDS below is built from it.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from drywet.config import KIND_NAMES
 from drywet.errors import ConfigError
 from drywet.kinds.common import Audio, Index, merge_indexes
 from drywet.models import STRUCTURES, Structure
-from drywet.params import KIND_NAMES
 
-# The registry: kind name -> its module (drywet/kinds/<name>.py).
+# The registry: kind name -> its module, one per module drywet/kinds/<name>.py (drywet.config.KIND_NAMES).
 KINDS: dict[str, ModuleType] = {name: importlib.import_module(f"drywet.kinds.{name}") for name in KIND_NAMES}
 
 __all__ = ["FRAMED_REASON", "KINDS", "Audio", "Index", "build_model", "check_kind", "get_kind", "get_structure",

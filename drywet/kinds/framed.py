@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from drywet import show_progress
+from drywet.config import FrameParams, TrainParams
 from drywet.errors import ConfigError
 from drywet.kinds.common import Audio, Index, held, make_esr_metric, start_batches
 from drywet.models import Structure, lstm_stack
-from drywet.params import FrameParams, TrainParams
+from drywet.progress import Progress
 from drywet.split import sample_frame_starts
 
 INDEX_PARAMS = FrameParams  # params.yaml `frame`
@@ -19,10 +19,10 @@ KEEP_BEST = False  # the study's models are the last epoch's
 CPU_STEPS_PER_EXECUTION = 32  # batches per graph call with `train.kernel: cpu` (Keras's per-batch overhead)
 
 
-def training_kernel(cfg: TrainParams) -> str | None:
-    """The LSTM kernel `fit` trains with: "cpu" (drywet.cpu_lstm, `train.kernel: cpu`) or None
-    (keras.layers.LSTM)."""
-    return "cpu" if cfg.kernel == "cpu" else None
+def training_kernel(cfg: TrainParams) -> str:
+    """The LSTM kernel `fit` trains with (drywet.lstm.kernels): `train.kernel`, "cpu" (drywet.lstm.cpu)
+    or "keras" (keras.layers.LSTM)."""
+    return cfg.kernel
 
 
 def build_model(structure: Structure, skip: bool = False):
@@ -107,8 +107,9 @@ def predict_framed(model, dry: np.ndarray, frame: int, batch_size: int = 8192,
     windows = sliding_window_view(x, frame)
     call = tf.function(lambda b: model(b, training=False), reduce_retracing=True)
     out = np.empty(len(dry), np.float32)
+    bar = Progress(len(dry), progress)
     for i in range(0, len(dry), batch_size):
         batch = np.ascontiguousarray(windows[i:i + batch_size])[..., None]
         out[i:i + len(batch)] = call(tf.constant(batch)).numpy()[:, 0]
-        show_progress(min(i + batch_size, len(dry)), len(dry), progress)
+        bar.update(min(i + batch_size, len(dry)))
     return out

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from drywet.config import TrainSequenceParams
 from drywet.errors import ConfigError
 from drywet.kinds.common import Audio, Index, held, make_esr_metric, start_batches
 from drywet.models import Structure, lstm_stack
-from drywet.params import TrainSequenceParams
 from drywet.split import epoch_segment_starts, tile_segment_starts
 
 INDEX_PARAMS = TRAIN_PARAMS = TrainSequenceParams  # params.yaml `train_sequence`: segments and recipe
@@ -27,9 +27,10 @@ CAPTURE_RECIPE = {"batch_size": 16, "grad_clip": 1.0}
 CAPTURE_SAMPLES = 125_000_000  # the params key choosing the kernel, and the way out
 
 
-def training_kernel(cfg: TrainSequenceParams) -> str | None:
-    """`train_sequence.kernel`: "block" trains with drywet.fused's BlockLSTM kernel (~4x faster than
-    Keras's loop on long segments, same math), "cpu" with drywet.cpu_lstm's C kernel (both cores)."""
+def training_kernel(cfg: TrainSequenceParams) -> str:
+    """`train_sequence.kernel` (drywet.lstm.kernels): "block" trains with drywet.lstm.block's BlockLSTM
+    kernel (~4x faster than Keras's loop on long segments, same math), "cpu" with drywet.lstm.cpu's C
+    kernel (both cores)."""
     return cfg.kernel
 
 
@@ -237,15 +238,15 @@ def compile_args(cfg: TrainSequenceParams, steps_per_epoch: int | None = None,
 
 
 def playable(model, meta=None):
-    """The plain weight arrays a plugin file holds (drywet.stream.SequenceWeights)."""
-    from drywet.stream import SequenceWeights
+    """The plain weight arrays a plugin file holds (drywet.lstm.weights.SequenceWeights)."""
+    from drywet.lstm.weights import SequenceWeights
 
     return SequenceWeights.from_keras(model, meta)
 
 
 def predict(model, x: np.ndarray, batch_size: int = 8192, progress: bool = False) -> np.ndarray:
     """One output per sample, the state carried from the first sample to the last, as a plugin runs
-    it (drywet.stream's compiled loop; `batch_size` has no meaning here)."""
-    from drywet.stream import stream_model
+    it (drywet.lstm.stream's compiled loop; `batch_size` has no meaning here)."""
+    from drywet.lstm.stream import stream_model
 
     return stream_model(model, None, x, progress=progress)

@@ -12,11 +12,11 @@ import dataclasses
 
 import numpy as np
 
+from drywet.config import TrainSequenceParams
 from drywet.errors import ConfigError
 from drywet.kinds import sequence
 from drywet.kinds.common import Audio, Index
 from drywet.models import Structure
-from drywet.params import TrainSequenceParams
 from drywet.wavenet.arch import PRESETS, WaveNetConfig
 
 INDEX_PARAMS = TRAIN_PARAMS = TrainSequenceParams  # params.yaml `train_sequence`, as the sequence kind
@@ -42,9 +42,9 @@ def _structure(name: str, cfg: WaveNetConfig) -> Structure:
 STRUCTURES: dict[str, Structure] = {name: _structure(name, cfg) for name, cfg in PRESETS.items()}
 
 
-def training_kernel(cfg: TrainSequenceParams) -> str | None:
+def training_kernel(cfg: TrainSequenceParams) -> str:
     """Keras's own convolutions: `train_sequence.kernel` chooses among LSTM kernels only."""
-    return None
+    return "keras"
 
 
 def context(structure: Structure) -> int:

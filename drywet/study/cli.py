@@ -10,22 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import time
 from pathlib import Path
 
-from drywet.errors import DrywetError
+from drywet.dvcrun import run_dvc
 from drywet.study.grid import PRESETS, grid, queue_commands
 from drywet.study.pages import aggregate
 from drywet.study.table import best_models
 from drywet.tables import to_markdown
-
-
-def _run(cmd: list[str]) -> None:
-    print("+ " + " ".join(cmd), flush=True)
-    proc = subprocess.run(cmd)
-    if proc.returncode != 0:
-        raise DrywetError(f"command failed with exit code {proc.returncode}: {' '.join(cmd)}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,15 +49,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:8s} {len(grid(p)):3d} experiments  {p.about}")
     elif args.command == "queue":
         for cmd in queue_commands(args.preset):
-            print(" ".join(cmd)) if args.dry else _run(cmd)
+            print(" ".join(cmd)) if args.dry else run_dvc(cmd[1:], echo=True, check=True)
     elif args.command == "run" and args.engine == "ray":
         from drywet.study.ray import run_on_ray
 
         run_on_ray(args.address, args.git_remote, args.dvc_remote, args.max_retries)
     elif args.command == "run":
-        _run(["dvc", "queue", "start", "-j", str(args.jobs)])
+        run_dvc(["queue", "start", "-j", str(args.jobs)], echo=True, check=True)
         while True:  # wait for the workers; `dvc queue status` lists what is left
-            status = subprocess.run(["dvc", "queue", "status"], capture_output=True, text=True).stdout
+            status = run_dvc(["queue", "status"], capture=True).stdout
             if not any(w in status for w in ("Queued", "Running")):
                 break
             time.sleep(20)
@@ -74,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         import dvc.api
 
         if args.remote:  # metrics are in git, so the experiments' refs are enough
-            _run(["dvc", "exp", "pull", "--no-cache", *(["-A"] if args.all_commits else []), args.remote])
+            run_dvc(["exp", "pull", "--no-cache", *(["-A"] if args.all_commits else []), args.remote], echo=True,
+                    check=True)
         rows = dvc.api.exp_show(num=10_000 if args.all_commits else 1)
         df = aggregate(rows, Path(args.metrics_dir), Path(args.plots_dir), keep_previous=not args.fresh)
         print(to_markdown(best_models(df)), flush=True)

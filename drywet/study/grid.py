@@ -6,9 +6,9 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from drywet.config import TrainParams
 from drywet.errors import ConfigError
 from drywet.kinds import get_kind, get_structure, macs_per_sample
-from drywet.params import TrainParams
 
 STUDY_COUNTS = (10_000, 40_000, 100_000, 500_000)
 # The seed study's structures: 1 or 2 LSTM layers, 16 or 32 units, frames of 32 or 64 samples (the

@@ -13,7 +13,6 @@ behind in the old one); a point that fails every try is named with its error lin
 from __future__ import annotations
 
 import configparser
-import json
 import os
 import re
 import shutil
@@ -26,9 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-import yaml
-
+from drywet.config import load_raw
+from drywet.dvcrun import dvc_env, dvc_executable, run_dvc
 from drywet.errors import ConfigError, DrywetError
+from drywet.pipeline.contracts import QualityMetrics
 from drywet.study.grid import PRESETS, experiment_name, grid
 from drywet.study.grid import training_cost as grid_training_cost
 
@@ -184,9 +184,7 @@ def run_point(url: str, baseline: str, name: str, overrides: tuple[tuple[str, st
     workdir = Path(os.environ.get(WORKDIR_ENV) or tempfile.gettempdir())
     workdir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f"drywet-{name}-", dir=workdir))
-    bindir = str(Path(sys.executable).parent)  # stages run `python`: this node's environment
-    env = dict(os.environ, PYTHONUNBUFFERED="1", PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
-    dvc = shutil.which("dvc", path=env["PATH"]) or "dvc"
+    env, dvc = dvc_env(), dvc_executable()  # stages run `python`: this node's environment
     clone, log = scratch / "repo", scratch / "exp-run.log"
     start = time.monotonic()
     try:
@@ -216,17 +214,16 @@ def run_point(url: str, baseline: str, name: str, overrides: tuple[tuple[str, st
         if code != 0:
             raise RuntimeError(f"dvc exp run ended with {_exit_text(code)}{_failure_detail(log)}")
         seconds = time.monotonic() - start
-        push = subprocess.run([dvc, "exp", "push", "-r", dvc_remote, "origin", name], cwd=clone, env=env,
-                              capture_output=True, text=True)
+        push = run_dvc(["exp", "push", "-r", dvc_remote, "origin", name], clone, capture=True)
         if push.returncode != 0:
             lines = (push.stderr + push.stdout).strip().splitlines() or [_exit_text(push.returncode)]
             raise RuntimeError(f"dvc exp push failed: {lines[-1][:300]}")
-        effects = yaml.safe_load((clone / "params.yaml").read_text()).get("effects") or {}
+        effects = load_raw(clone / "params.yaml").get("effects") or {}
         esr = {}
         for fx in effects:
             path = clone / "metrics" / f"{fx}.json"
             if path.is_file():
-                esr[fx] = json.loads(path.read_text()).get("esr")
+                esr[fx] = QualityMetrics.load(path).esr
         return {"name": name, "status": "done", "esr": esr, "seconds": seconds, "node": os.uname().nodename}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -288,7 +285,7 @@ def _esr_text(esr: dict) -> str:
 def _dequeue(repo: Path, names: list[str], out: TextIO) -> None:
     """Take published points out of the local DVC queue, so that a local `run` would not redo them."""
     if names:
-        proc = subprocess.run(["dvc", "queue", "remove", "-q", *names], cwd=repo, capture_output=True, text=True)
+        proc = run_dvc(["queue", "remove", "-q", *names], repo, capture=True)
         if proc.returncode != 0:
             out.write(f"note: could not remove {', '.join(names)} from the local queue (dvc queue remove)\n")
 

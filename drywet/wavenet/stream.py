@@ -26,8 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from drywet import native, play_with_progress
+from drywet import native
 from drywet.errors import ConfigError
+from drywet.progress import play_with_progress
 from drywet.wavenet.arch import WaveNetConfig
 from drywet.wavenet.weights import WaveNetWeights
 

@@ -28,17 +28,16 @@
 #include <xmmintrin.h>
 #endif
 
-typedef float v8 __attribute__((vector_size(32), aligned(32)));
-typedef float v8u __attribute__((vector_size(32), aligned(4)));  /* unaligned: ring rows at any offset */
+#define VEC 8
+#include "vec.h"  /* drywet/native/vec.h: vf (8 floats), splat, loadu */
+
 typedef double v8d __attribute__((vector_size(64), aligned(64)));  /* the activations' precision */
 typedef int64_t v8l __attribute__((vector_size(64), aligned(64)));
 
-#define TILE 16            /* samples per vector tile: two v8 */
+#define TILE 16            /* samples per vector tile: two vf */
 #define MAX_SOURCES 4097   /* rows a product reads: channels x kernel_size + 1 at most */
 
-static inline __attribute__((always_inline)) v8 splat(float v) { return (v8){v, v, v, v, v, v, v, v}; }
 static inline __attribute__((always_inline)) v8d splatd(double v) { return (v8d){v, v, v, v, v, v, v, v}; }
-static inline __attribute__((always_inline)) v8 loadu(const float *p) { return *(const v8u *)p; }
 
 /* out[o][t] = b[o] + sum_j w[o J + j] src[j][t] for o < rows, t < nt (a multiple of TILE), added to
  * out[o][t] when `acc`; out's rows `ld` floats apart, b may be NULL. Four rows by 16 samples at a
@@ -48,19 +47,19 @@ static void matmul(int rows, int J, const float *restrict w, const float *const 
     for (int t = 0; t < nt; t += TILE) {
         int o = 0;
         for (; o + 4 <= rows; o += 4) {
-            v8 a[4][2];
+            vf a[4][2];
             _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) a[r][0] = a[r][1] = splat(b ? b[o + r] : 0.0f);
             const float *w0 = w + (size_t)o * J;
             for (int j = 0; j < J; j++) {
-                const v8 s0 = loadu(src[j] + t), s1 = loadu(src[j] + t + 8);
+                const vf s0 = loadu(src[j] + t), s1 = loadu(src[j] + t + 8);
                 _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {
-                    const v8 wv = splat(w0[(size_t)r * J + j]);
+                    const vf wv = splat(w0[(size_t)r * J + j]);
                     a[r][0] += wv * s0;
                     a[r][1] += wv * s1;
                 }
             }
             _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {
-                v8 *d = (v8 *)(out + (size_t)(o + r) * ld + t);
+                vf *d = (vf *)(out + (size_t)(o + r) * ld + t);
                 if (acc) {
                     d[0] += a[r][0];
                     d[1] += a[r][1];
@@ -71,14 +70,14 @@ static void matmul(int rows, int J, const float *restrict w, const float *const 
             }
         }
         for (; o < rows; o++) {
-            v8 a0 = splat(b ? b[o] : 0.0f), a1 = a0;
+            vf a0 = splat(b ? b[o] : 0.0f), a1 = a0;
             const float *w0 = w + (size_t)o * J;
             for (int j = 0; j < J; j++) {
-                const v8 wv = splat(w0[j]);
+                const vf wv = splat(w0[j]);
                 a0 += wv * loadu(src[j] + t);
                 a1 += wv * loadu(src[j] + t + 8);
             }
-            v8 *d = (v8 *)(out + (size_t)o * ld + t);
+            vf *d = (vf *)(out + (size_t)o * ld + t);
             if (acc) {
                 d[0] += a0;
                 d[1] += a1;
@@ -139,8 +138,8 @@ static inline __attribute__((always_inline)) v8d vsigmoid(v8d x) {
     return splatd(1.0) / (splatd(2.0) + vexpm1(vclamp(-x, 104.0)));
 }
 
-static inline __attribute__((always_inline)) v8d widen(const float *p) { return __builtin_convertvector(*(const v8u *)p, v8d); }
-static inline __attribute__((always_inline)) void narrow(float *p, v8d v) { *(v8u *)p = __builtin_convertvector(v, v8u); }
+static inline __attribute__((always_inline)) v8d widen(const float *p) { return __builtin_convertvector(*(const vfu *)p, v8d); }
+static inline __attribute__((always_inline)) void narrow(float *p, v8d v) { *(vfu *)p = __builtin_convertvector(v, vfu); }
 
 /* tanh and the logistic of n floats (n a multiple of 8) as the loop computes them, for tests. */
 void drywet_wavenet_activations(const float *x, long n, float *tanh_out, float *sigmoid_out) {
@@ -256,7 +255,7 @@ int drywet_wavenet(const int64_t *plan, const float *params, float *state, int64
                 w += (size_t)M * J + M;
                 activate(z, C, gated, size, nt, block);
                 for (int c = 0; c < C; c++)
-                    for (int t = 0; t < nt; t += 8) *(v8 *)(hd + (size_t)c * block + t) += *(const v8 *)(z + (size_t)c * block + t);
+                    for (int t = 0; t < nt; t += 8) *(vf *)(hd + (size_t)c * block + t) += *(const vf *)(z + (size_t)c * block + t);
                 for (int c = 0; c < C; c++) srcs[c] = z + (size_t)c * block;
                 matmul(C, C, w, srcs, w + (size_t)C * C, 1, h, block, nt);
                 w += (size_t)C * C + C;

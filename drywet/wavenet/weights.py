@@ -1,7 +1,7 @@
 """A WaveNet's weights as float32 arrays shaped like the maths (`WaveNetWeights`), read from and
 written to the flat list of a `.nam` file in NeuralAmpModelerCore's `set_weights_` order, and
 `reference`, the plain float64 NumPy forward pass over a whole signal that the streaming loops are
-measured against.
+measured against (with NAM's fast tanh on request, as its plugin plays by default).
 
 Flat order, per layer array: rechannel W (out, in) row-major; per layer: conv W (out, in, k)
 row-major, conv bias, input mixer W (out, in), layer1x1 W (out, in), layer1x1 bias; head rechannel
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from drywet.errors import ConfigError
+from drywet.lstm.activation import fast_tanh as _fast_tanh
 from drywet.wavenet.arch import LayerArray, WaveNetConfig
 
 
@@ -172,9 +173,12 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return np.exp(-np.logaddexp(0.0, -z))
 
 
-def reference(weights: WaveNetWeights, x: np.ndarray) -> np.ndarray:
+def reference(weights: WaveNetWeights, x: np.ndarray, fast_tanh: bool = False) -> np.ndarray:
     """The WaveNet's output for the mono signal `x` from silence, in float64 (exact tanh and logistic,
-    time-major matrix products over the whole signal): the ground truth for the streaming loops."""
+    time-major matrix products over the whole signal): the ground truth for the streaming loops.
+    `fast_tanh`: every tanh is NAM's approximation (drywet.lstm.activation.fast_tanh), as the NAM
+    plugin plays a WaveNet by default (its "Tanh" activation; the gate's logistic stays exact)."""
+    tanh = _fast_tanh if fast_tanh else np.tanh
     x = np.asarray(x, np.float64).ravel()
     n = x.size
     cond = x[:, None]
@@ -189,7 +193,7 @@ def reference(weights: WaveNetWeights, x: np.ndarray) -> np.ndarray:
             z = layer.conv_bias.astype(np.float64) + cond @ layer.mixer.astype(np.float64).T
             for tap in range(k):  # tap k reads (k - 1 - tap) x d samples back: past[t + tap x d]
                 z = z + past[tap * d:tap * d + n] @ conv[:, :, tap].T
-            a = np.tanh(z[:, :c]) * _sigmoid(z[:, c:]) if array.gated else np.tanh(z)
+            a = tanh(z[:, :c]) * _sigmoid(z[:, c:]) if array.gated else tanh(z)
             head = a if head is None else head + a
             h = h + a @ layer.layer1x1.astype(np.float64).T + layer.layer1x1_bias
         head = head @ w.head.astype(np.float64).T
