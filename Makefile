@@ -65,11 +65,11 @@ test-nam:
 	    && $(NAMVENV)/bin/pip install --quiet neural-amp-modeler==0.13.0 tensorflow-cpu==2.21.0 \
 	       "keras>=3.10,<4" "numpy>=2.0,<2.5" "scipy>=1.14,<1.18" "soundfile>=0.12,<0.15" \
 	       "numba>=0.61,<0.69" pyyaml pytest; then \
-	  $(NAMVENV)/bin/python -m pytest -q -rs -p no:cacheprovider tests/test_export.py tests/test_wavenet.py; \
+	  $(NAMVENV)/bin/python -m pytest -q -rs -p no:cacheprovider tests/export/test_export.py tests/wavenet/test_wavenet.py; \
 	else echo "neural-amp-modeler could not be installed here; the NAM cross-check was skipped"; fi
 
 # The study on a two-CPU Ray cluster that the test starts in a loopback-only network namespace
-# (tests/test_ray.py; a few minutes). Ray goes into the project's environment (requirements-ray.txt).
+# (tests/study/test_ray.py; a few minutes). Ray goes into the project's environment (requirements-ray.txt).
 test-ray: $(STAMP)
 	$(BIN)/pip install --quiet -r requirements-ray.txt
-	PATH="$(abspath $(BIN)):$$PATH" DRYWET_TEST_RAY=1 $(BIN)/python -m pytest -q -p no:cacheprovider -rs tests/test_ray.py
+	PATH="$(abspath $(BIN)):$$PATH" DRYWET_TEST_RAY=1 $(BIN)/python -m pytest -q -p no:cacheprovider -rs tests/study/test_ray.py

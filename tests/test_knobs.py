@@ -244,7 +244,7 @@ def test_trained_knob_model_exports_play_like_keras_at_every_setting(knob_repo: 
     from drywet.export import export_model, model_rate, save_json
     from drywet.inference import load_model, predict
     from tests.lstm_models import keras_run, with_knobs
-    from tests.test_export import read_aidax, read_proteus
+    from tests.export.test_export import read_aidax, read_proteus
 
     model, meta = load_model(knob_repo / "models" / effect)
     positions = knobs.read_positions(knob_repo / "data" / "split" / effect)
