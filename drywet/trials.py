@@ -107,6 +107,9 @@ def trial_audio(dry: np.ndarray, wet: np.ndarray, sr: int, align: AlignParams, s
 def run_trial(candidate: Candidate, audio: Audio, base: TrainSequenceParams, seconds: float = TRIAL_SECONDS) -> Trial:
     """Train `candidate` for `seconds` at the recipe's rate, not decayed (epochs of the whole training
     part, as many as fit), keeping its best validation ESR."""
+    from drywet import quiet_tensorflow
+
+    quiet_tensorflow()  # before drywet.train imports it: the trials run in the capture's own process
     from drywet import train
 
     kind = get_kind(candidate.kind)
