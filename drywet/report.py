@@ -355,16 +355,26 @@ def _selfcheck_js() -> str:
     return template("selfcheck.js").replace("TIMEOUT_MS", str(SELFCHECK_TIMEOUT_MS))
 
 
+ABX_LINK = "Blind ABX test: target against model"
+
+
+def relative_link(target: str | os.PathLike, page: str | os.PathLike) -> str:
+    """`target`'s path relative to the folder of `page` (POSIX separators), for a link between pages."""
+    return Path(os.path.relpath(Path(target), Path(page).parent)).as_posix()
+
+
 def render_report(
     title: str,
     sections: list[EffectSection],
     tables: Sequence[tuple[str, pd.DataFrame]] = (),
     intro: str = "",
+    pages: Sequence[tuple[str, str]] = (),
 ) -> str:
     """The whole report as one HTML string: overview table, then each effect, then extra tables.
 
     Text (titles, labels, captions, notes, table cells) is plain text and is escaped; `intro` and
-    `notes` may contain blank-line-separated paragraphs. The output depends only on the inputs.
+    `notes` may contain blank-line-separated paragraphs; `pages`: (label, relative link) of pages
+    that go with this one (its blind ABX test), listed first. The output depends only on the inputs.
     """
     slugs = section_ids(s.name for s in sections)
     n_audio = sum(len(s.clips) for s in sections)
@@ -374,7 +384,8 @@ def render_report(
     body = ["<header>", f"<h1>{t}</h1>"]
     if intro.strip():
         body.append(paragraphs(intro))
-    links = [
+    links = [f'<li><a href="{html.escape(href)}">{html.escape(label)}</a></li>' for label, href in pages]
+    links += [
         f'<li><a href="#{slug}">{html.escape(s.title)}</a></li>'
         for s, slug in zip(sections, slugs, strict=True)
     ]

@@ -243,8 +243,8 @@ def test_framed_kind_stops_the_knob_effect_with_one_line(knob_repo: Path):
 def test_trained_knob_model_exports_play_like_keras_at_every_setting(knob_repo: Path, effect: str):
     from drywet.export import export_model, model_rate, save_json
     from drywet.inference import load_model, predict
-    from tests.lstm_models import keras_run, with_knobs
     from tests.export.test_export import read_aidax, read_proteus
+    from tests.lstm_models import keras_run, with_knobs
 
     model, meta = load_model(knob_repo / "models" / effect)
     positions = knobs.read_positions(knob_repo / "data" / "split" / effect)

@@ -13,7 +13,7 @@ import pandas as pd
 from drywet import listen
 from drywet.config import EffectParams
 from drywet.fileio import write_json, write_text
-from drywet.report import load_section, render_report, sources_intro, write_report
+from drywet.report import ABX_LINK, load_section, relative_link, render_report, sources_intro, write_report
 from drywet.tables import to_markdown
 
 
@@ -28,8 +28,8 @@ def report(effects: Mapping[str, EffectParams], trials_per_effect: int, sections
         rows.append(dict(map(tuple, extra["row"])))
     table = pd.DataFrame(rows)
     intro = sources_intro([(r["effect"], r["source"], effects[r["effect"]].source == "bench") for r in rows])
-    write_report(html, render_report("drywet listening report", sections,
-                                     [("Effects compared", table)], intro))
+    write_report(html, render_report("drywet listening report", sections, [("Effects compared", table)], intro,
+                                     pages=[(ABX_LINK, relative_link(listen_path, html))]))
     write_text(markdown, "# drywet run summary\n\n" + intro + "\n\n" + to_markdown(table))
     page, key = listen.page("drywet blind listening test (ABX)", sections, trials_per_effect, str(sections_dir))
     write_json(key_path, key)

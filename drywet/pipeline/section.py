@@ -21,11 +21,13 @@ from drywet.metrics import REPORT_KEYS
 from drywet.pipeline.contracts import AlignFile, PositionPart, PredictInfo, QualityMetrics
 from drywet.pipeline.outputs import staged_dir
 from drywet.report import (
+    ABX_LINK,
     AudioClip,
     EffectSection,
     Figure,
     capture_checks,
     excerpt,
+    relative_link,
     render_report,
     save_section,
     sources_intro,
@@ -95,7 +97,8 @@ def section(name: str, fx: EffectParams, params: ReportParams, metrics_path: Pat
         save_section(sec, tmp, extra={"row": list(row.items())})  # pairs: JSON keys are sorted
         sec = load_report_section(tmp)[0]  # as the report stage reads it: its pages show the same
     intro = sources_intro([(name, source, fx.source == "bench")])
-    write_report(page_path, render_report(f"drywet listening report: {name}", [sec], intro=intro))
+    write_report(page_path, render_report(f"drywet listening report: {name}", [sec], intro=intro,
+                                          pages=[(ABX_LINK, relative_link(listen_path, page_path))]))
     page, key = listen.page(f"drywet blind listening test (ABX): {name}", [sec], params.abx_trials,
                             str(out.parent), listen_intro(str(key_path)))
     write_json(key_path, key)

@@ -120,6 +120,7 @@ def test_section_stage_writes_the_effects_pages_byte_stably(own: Path) -> None:
     assert list(key["effects"]) == ["mine"] and len(key["effects"]["mine"]) == 3
     assert f'data-page="{key["page"]}"' in page and page.count("<audio ") == 9
     assert "listen-score FILE --key data/listen_keys/mine.json" in page
+    assert '<a href="mine-listen.html">Blind ABX test: target against model</a>' in report  # beside it in plots/
     for text in (report, page):
         assert not any(w in text for w in BENCH_WORDS)
     files = [own / "plots" / "mine-report.html", own / "plots" / "mine-listen.html",
@@ -141,6 +142,7 @@ def test_the_report_stage_of_that_one_effect_gives_the_same_trials(own: Path) ->
          "metrics/report.md", "--listen", "plots/listen.html", "--key", "data/listen_key.json")
     assert (own / "data" / "listen_key.json").read_bytes() == (own / "data" / "listen_keys" / "mine.json").read_bytes()
     assert not any(w in (own / "plots" / "report.html").read_text() for w in BENCH_WORDS)
+    assert '<a href="listen.html">' in (own / "plots" / "report.html").read_text()
 
 
 def test_listen_score_scores_the_effects_own_page(own: Path, tmp_path: Path) -> None:
