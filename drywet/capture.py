@@ -69,11 +69,8 @@ def noise_power(x: np.ndarray, sr: int, window_s: float = NOISE_WINDOW_S,
     x = np.asarray(x, dtype=np.float64)
     n_win = max(1, int(round(window_s * sr)))
     power = _window_power(x, n_win) if x.size >= n_win else np.array([np.mean(np.square(x))] if x.size else [])
-    power = power[power > DIGITAL_SILENCE]
-    if power.size == 0:
-        return float("nan")
-    k = max(1, int(np.ceil(quantile * power.size)))
-    return float(np.mean(np.partition(power, k - 1)[:k]))
+    quiet = _quietest(power, quantile)
+    return float(np.mean(power[quiet])) if quiet.size else float("nan")
 
 
 def noise_floor_dbfs(x: np.ndarray, sr: int) -> float:
@@ -82,9 +79,9 @@ def noise_floor_dbfs(x: np.ndarray, sr: int) -> float:
     return float(10.0 * np.log10(p)) if np.isfinite(p) and p > 0 else float("nan")
 
 
-def _quiet_windows(x: np.ndarray, n_win: int, quantile: float) -> np.ndarray:
-    """Indices of the quietest `quantile` of `x`'s n_win-sample windows (digital silence left out)."""
-    power = _window_power(x, n_win)
+def _quietest(power: np.ndarray, quantile: float) -> np.ndarray:
+    """Indices of the quietest `quantile` of windows of mean square `power` (at least one; digital
+    silence left out)."""
     ok = np.flatnonzero(power > DIGITAL_SILENCE)
     k = int(np.ceil(quantile * ok.size))
     return ok[np.argsort(power[ok], kind="stable")[:k]]
@@ -100,7 +97,7 @@ def unexplained_power(dry: np.ndarray, wet: np.ndarray, sr: int, window_s: float
     w = np.asarray(wet, dtype=np.float64)
     n = min(d.size, w.size)
     n_win = max(1, int(round(window_s * sr)))
-    quiet = _quiet_windows(w[:n], n_win, quantile) if n >= n_win else np.array([], dtype=int)
+    quiet = _quietest(_window_power(w[:n], n_win), quantile) if n >= n_win else np.array([], dtype=int)
     if quiet.size == 0:
         return float("nan")
     at = (quiet[:, None] * n_win + np.arange(n_win)[None, :]).reshape(-1)

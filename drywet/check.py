@@ -30,7 +30,7 @@ from drywet.align import (
     search_range_samples,
 )
 from drywet.audio import CLIP_WARN_FRACTION, SILENCE_DBFS
-from drywet.config import AlignParams
+from drywet.config import AlignParams, load_section
 from drywet.errors import AlignmentError, InputError
 
 # Outside a drywet repository (no params.yaml), the align section's shipped values.
@@ -232,8 +232,6 @@ def capture_align(params: Path | None = None, **overrides) -> AlignParams:
     """The align params a capture's effect runs with: params.yaml's `align` section (`params`, when
     the file exists; DEFAULT_ALIGN otherwise) with CAPTURE_ALIGN and `overrides` applied. The check
     judges with these, so it finds what the align stage will."""
-    from drywet.config import load_section
-
     base = load_section(AlignParams, params) if params is not None and params.is_file() else DEFAULT_ALIGN
     return dataclasses.replace(base, **{**CAPTURE_ALIGN, **overrides})
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from drywet import metrics
 from drywet.antialias import downsample, upsample
+from drywet.capture import sig
 from drywet.export import FORMATS, plan
 from drywet.export.checks import model_rate
 from drywet.export.format import Provenance
@@ -135,13 +136,9 @@ def played_by_plugins(export: Export, takes: Sequence[Take], alone: np.ndarray, 
     for plugin in form.plugins:
         if plugin.name in export.plugins and plugin.default is not None:
             heard = played(export, takes, oversample, rate, play_rate, plugin.default)
-            out[plugin.name] = {"esr": _sig(metrics.esr(wet, heard)), "vs_model": _sig(metrics.esr(alone, heard)),
+            out[plugin.name] = {"esr": sig(metrics.esr(wet, heard)), "vs_model": sig(metrics.esr(alone, heard)),
                                 "adds": plugin.default.adds, "to_match": plugin.default.to_match}
     return out
-
-
-def _sig(value: float) -> float:
-    return float(f"{value:.4g}")
 
 
 def _resample(x: np.ndarray, rate_from: int, rate_to: int) -> np.ndarray:

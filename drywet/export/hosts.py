@@ -45,10 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import lfilter
 
-try:
-    import numba
-except ImportError:  # pragma: no cover - numba is in requirements.txt
-    numba = None
+from drywet.export.players import njit
 
 NAM_GATE_DB = -80.0  # NeuralAmpModeler.cpp:88
 NAM_DC_HZ = 5.0  # NeuralAmpModeler.cpp:23 kDCBlockerFrequency
@@ -82,11 +79,7 @@ def nam_dc_blocker(y: np.ndarray, rate: int, hz: float = NAM_DC_HZ) -> np.ndarra
     return lfilter([a, -a], [1.0, -a], y)
 
 
-def _njit(f):
-    return f if numba is None else numba.njit(cache=True)(f)
-
-
-@_njit
+@njit
 def _gate_db(x, rate, threshold, ratio, time, open_s, hold_s, close_s):  # pragma: no cover - compiled
     """The gain reduction (dB as the gate counts them) per sample, from a freshly built gate: closed,
     its level at the floor (NoiseGate.cpp:36-100, 112-145)."""

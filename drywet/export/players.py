@@ -41,21 +41,22 @@ NAM_PREWARM_S = 0.5  # NeuralAmpModelerCore NAM/lstm.cpp GetPrewarmSamples
 AIDAX_PREWARM = 2048  # AIDA-X aidadsp-plugin.cpp: zeros run through a newly loaded model
 
 
-def _njit(f):
+def njit(f):
+    """`f` compiled by Numba (cached; NumPy's error model), or as it is without Numba."""
     return f if numba is None else numba.njit(cache=True, error_model="numpy")(f)
 
 
 # NeuralAmpModelerCore's approximation of tanh (drywet.lstm.activation, one copy), compiled; its
 # logistic is 0.5 (fast_tanh(x / 2) + 1) (`fast_sigmoid`), the identity `_lstm_run` uses for the exact one.
-fast_tanh = _njit(_fast_tanh)
+fast_tanh = njit(_fast_tanh)
 
 
-@_njit
+@njit
 def _tanh(x, fast):  # pragma: no cover - compiled
     return fast_tanh(x) if fast else np.tanh(x)
 
 
-@_njit
+@njit
 def _lstm_run(x, w_in, w_rec, bias, h, c, out, fast):  # pragma: no cover - compiled
     """One LSTM layer over x (n, in): w_in (in, 4H), w_rec (H, 4H) (transposed PyTorch rows, so the
     inner loops run along contiguous memory), gate order i, f, g, o; h and c carry over (in place);
